@@ -1,0 +1,3 @@
+from iotwarden.cli.app import main
+
+main()

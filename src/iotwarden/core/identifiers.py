@@ -1,0 +1,116 @@
+"""Product identifiers: package URLs (via packageurl-python) and CPE 2.3 formatted strings,
+plus the normalisation used to index vendor and product names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packageurl import PackageURL
+
+from iotwarden.core.errors import IoTWardenError
+
+
+class IdentifierError(IoTWardenError):
+    """A purl or CPE string is malformed."""
+
+
+CPE_FIELDS = (
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "update",
+    "edition",
+    "language",
+    "sw_edition",
+    "target_sw",
+    "target_hw",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cpe:
+    """A CPE 2.3 name. Values keep their escapes removed; '*' is ANY and '-' is NA."""
+
+    part: str
+    vendor: str
+    product: str
+    version: str = "*"
+    update: str = "*"
+    edition: str = "*"
+    language: str = "*"
+    sw_edition: str = "*"
+    target_sw: str = "*"
+    target_hw: str = "*"
+    other: str = "*"
+
+    def formatted(self) -> str:
+        values = [getattr(self, name) for name in CPE_FIELDS]
+        return "cpe:2.3:" + ":".join(_escape(v) for v in values)
+
+    def without_version(self) -> str:
+        """The CPE with version and update set to ANY: the product as such."""
+        values = [getattr(self, name) for name in CPE_FIELDS]
+        values[3] = values[4] = "*"
+        return "cpe:2.3:" + ":".join(_escape(v) for v in values)
+
+
+_SPLIT = re.compile(r"(?<!\\):")
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _escape(value: str) -> str:
+    if value in ("*", "-"):
+        return value
+    return re.sub(r"([:\\])", r"\\\1", value)
+
+
+def parse_cpe(text: str) -> Cpe:
+    """Parse a CPE 2.3 formatted string (``cpe:2.3:a:openssl:openssl:1.0.1f:*:...``).
+
+    CPE 2.2 URIs (``cpe:/a:openssl:openssl:1.0.1f``) are accepted too."""
+    value = text.strip()
+    if value.startswith("cpe:/"):
+        parts = [_unescape(p) for p in value[5:].split(":")]
+        parts += ["*"] * (len(CPE_FIELDS) - len(parts))
+        parts = [p if p else "*" for p in parts]
+    elif value.startswith("cpe:2.3:"):
+        parts = [_unescape(p) for p in _SPLIT.split(value[8:])]
+    else:
+        raise IdentifierError(f"{text!r} is not a CPE 2.3 name (it must start with 'cpe:2.3:')")
+    if len(parts) != len(CPE_FIELDS):
+        raise IdentifierError(f"{text!r} has {len(parts)} fields; a CPE 2.3 name has 11")
+    if parts[0] not in ("a", "o", "h", "*"):
+        raise IdentifierError(f"{text!r}: part must be a, o or h, not {parts[0]!r}")
+    if not parts[1] or not parts[2]:
+        raise IdentifierError(f"{text!r}: vendor and product must not be empty")
+    return Cpe(*parts)
+
+
+def parse_purl(text: str) -> PackageURL:
+    try:
+        return PackageURL.from_string(text.strip())
+    except ValueError as e:
+        raise IdentifierError(f"{text!r} is not a valid package URL: {e}") from e
+
+
+def purl_base(purl: PackageURL) -> str:
+    """The package's identity without version, qualifiers or subpath: 'pkg:deb/debian/openssl'."""
+    return PackageURL(type=purl.type, namespace=purl.namespace, name=purl.name).to_string()
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_name(name: str | None) -> str | None:
+    """Lower-case, punctuation-free form of a vendor or product name for indexing and lookup
+    ('Schneider Electric' -> 'schneider_electric', 'schneider-electric' -> same)."""
+    if name is None:
+        return None
+    value = _NON_WORD.sub("_", name.strip().lower()).strip("_")
+    return value or None

@@ -1,0 +1,448 @@
+"""Version schemes and ranges: build ranges from the shapes advisories use (OSV events, CVE 5
+bounds, NVD start/end, free text such as ``>=1.0.1|<=1.0.1f``), compare versions in their own
+scheme, and test whether a version lies in a range with the `vers` containment rules.
+
+Ecosystem schemes (pypi, deb, rpm, maven, ...) are compared with univers; embedded-firmware
+versions ("generic": OpenSSL letter releases, ``V4.3.8``, ``13 SP2``, ``01.19.000``) with the
+tokenising comparator here, which univers' semver-based generic scheme cannot do.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from iotwarden.core.errors import VersionError
+from iotwarden.core.models import Constraint, RangeKind, VersionRange
+
+COMPARATORS = ("<=", ">=", "!=", "<", ">", "=")
+
+# --- comparison -------------------------------------------------------------------------------
+
+# Words that make a version *earlier* than the same version without them (1.0.0-rc1 < 1.0.0).
+_PRERELEASE_ORDER = {
+    "dev": 0,
+    "snapshot": 0,
+    "a": 1,
+    "alpha": 1,
+    "b": 2,
+    "beta": 2,
+    "pre": 3,
+    "preview": 3,
+    "c": 4,
+    "rc": 4,
+    "cr": 4,
+}
+# Single letters are prerelease markers only after a separator (1.0-a1); glued to a number
+# they are OpenSSL-style patch letters (1.0.1a > 1.0.1).
+_PRERELEASE_WORDS = {w for w in _PRERELEASE_ORDER if len(w) > 1}
+_TOKEN = re.compile(r"\d+|[a-z]+")
+_LEADING_V = re.compile(r"^(?:version|ver|rev|v|r)(?=\d)", re.IGNORECASE)
+
+_Token = tuple[int, int | str]  # (rank, value): rank 0 prerelease word, 1 other word, 2 number
+
+
+def _generic_key(version: str) -> tuple[_Token, ...]:
+    text = _LEADING_V.sub("", version.strip().lower())
+    tokens: list[_Token] = []
+    for match in _TOKEN.finditer(text):
+        tok = match.group(0)
+        if tok.isdigit():
+            tokens.append((2, int(tok)))
+        elif tok in _PRERELEASE_WORDS:
+            tokens.append((0, _PRERELEASE_ORDER[tok]))
+        else:
+            tokens.append((1, tok))
+    if not tokens:
+        raise VersionError(f"{version!r} is not a version (no digits or letters)")
+    return tuple(tokens)
+
+
+def _compare_generic(a: str, b: str) -> int:
+    ka, kb = _generic_key(a), _generic_key(b)
+    for ta, tb in zip(ka, kb, strict=False):
+        if ta == tb:
+            continue
+        if ta[0] != tb[0]:
+            return -1 if ta[0] < tb[0] else 1
+        return -1 if ta[1] < tb[1] else 1  # type: ignore[operator]  # same rank, same type
+    if len(ka) == len(kb):
+        return 0
+    # The longer one is greater unless what it adds is a prerelease marker.
+    longer, sign = (ka, 1) if len(ka) > len(kb) else (kb, -1)
+    extra = longer[min(len(ka), len(kb))]
+    return -sign if extra[0] == 0 else sign
+
+
+@functools.cache
+def _univers_table() -> dict[str, type]:
+    from univers import versions as uv
+
+    return {
+        "pypi": uv.PypiVersion,
+        "semver": uv.SemverVersion,
+        "npm": uv.SemverVersion,
+        "deb": uv.DebianVersion,
+        "rpm": uv.RpmVersion,
+        "maven": uv.MavenVersion,
+        "golang": uv.GolangVersion,
+        "cargo": uv.SemverVersion,
+        "gem": uv.RubygemsVersion,
+        "nuget": uv.NugetVersion,
+        "apk": uv.AlpineLinuxVersion,
+        "composer": uv.ComposerVersion,
+    }
+
+
+def _univers_class(scheme: str) -> type | None:
+    return _univers_table().get(scheme)
+
+
+@functools.lru_cache(maxsize=65536)
+def _univers_version(scheme: str, version: str) -> object:
+    cls = _univers_class(scheme)
+    assert cls is not None
+    try:
+        return cls(version)
+    except Exception as e:  # univers raises assorted types for bad input
+        raise VersionError(f"{version!r} is not a valid {scheme} version: {e}") from e
+
+
+def compare_versions(scheme: str, a: str, b: str) -> int:
+    """-1, 0 or 1. Raises VersionError when either is not a version of ``scheme``."""
+    if _univers_class(scheme) is not None:
+        va, vb = _univers_version(scheme, a), _univers_version(scheme, b)
+        try:
+            return -1 if va < vb else (1 if va > vb else 0)  # type: ignore[operator]
+        except Exception:  # noqa: BLE001 - fall back to the generic comparator below
+            pass
+    return _compare_generic(a, b)
+
+
+def version_sort_key(scheme: str) -> Callable[[str], object]:
+    return functools.cmp_to_key(lambda a, b: compare_versions(scheme, a, b))
+
+
+# --- scheme names -----------------------------------------------------------------------------
+
+_ECOSYSTEM_SCHEMES = {
+    "pypi": "pypi",
+    "npm": "npm",
+    "debian": "deb",
+    "ubuntu": "deb",
+    "rpm": "rpm",
+    "red hat": "rpm",
+    "almalinux": "rpm",
+    "rocky linux": "rpm",
+    "suse": "rpm",
+    "opensuse": "rpm",
+    "maven": "maven",
+    "go": "golang",
+    "crates.io": "cargo",
+    "rubygems": "gem",
+    "nuget": "nuget",
+    "alpine": "apk",
+    "packagist": "composer",
+}
+
+
+def scheme_for_ecosystem(ecosystem: str | None) -> str:
+    """The version scheme of an OSV ecosystem ('Debian:12' -> 'deb'); 'generic' otherwise."""
+    if not ecosystem:
+        return "generic"
+    base = ecosystem.split(":", 1)[0].strip().lower()
+    return _ECOSYSTEM_SCHEMES.get(base, "generic")
+
+
+# --- building ranges --------------------------------------------------------------------------
+
+
+def all_versions(scheme: str = "generic", raw: str | None = None) -> VersionRange:
+    return VersionRange(kind=RangeKind.ALL, scheme=scheme, raw=raw)
+
+
+def unparsed(raw: str, scheme: str = "generic") -> VersionRange:
+    return VersionRange(kind=RangeKind.UNPARSED, scheme=scheme, raw=raw)
+
+
+def no_version(raw: str = "-") -> VersionRange:
+    return VersionRange(kind=RangeKind.NONE, scheme="generic", raw=raw)
+
+
+def exact_versions(
+    versions: Iterable[str], scheme: str = "generic", raw: str | None = None
+) -> VersionRange:
+    found = tuple(dict.fromkeys(v for v in versions if v))
+    if not found:
+        raise VersionError("an exact-versions range needs at least one version")
+    return VersionRange(
+        kind=RangeKind.CONSTRAINTS,
+        scheme=scheme,
+        constraints=tuple(Constraint("=", v) for v in found),
+        raw=raw,
+    )
+
+
+def from_constraints(
+    constraints: Sequence[Constraint], scheme: str = "generic", raw: str | None = None
+) -> VersionRange:
+    if not constraints:
+        raise VersionError("a range needs at least one constraint")
+    return VersionRange(
+        kind=RangeKind.CONSTRAINTS,
+        scheme=scheme,
+        constraints=_sorted(constraints, scheme),
+        raw=raw,
+    )
+
+
+def from_bounds(
+    scheme: str,
+    start: str | None = None,
+    *,
+    start_inclusive: bool = True,
+    end: str | None = None,
+    end_inclusive: bool = False,
+    raw: str | None = None,
+) -> VersionRange:
+    """A single interval (NVD versionStart/End..., CVE 5 version + lessThan)."""
+    constraints: list[Constraint] = []
+    if start and start not in ("0", "*"):
+        constraints.append(Constraint(">=" if start_inclusive else ">", start))
+    if end and end != "*":
+        constraints.append(Constraint("<=" if end_inclusive else "<", end))
+    if not constraints:
+        return all_versions(scheme, raw)
+    return from_constraints(constraints, scheme, raw)
+
+
+def from_osv_events(
+    scheme: str, events: Sequence[tuple[str, str]], raw: str | None = None
+) -> VersionRange:
+    """Build a range from OSV events [('introduced','1.0'), ('fixed','1.2'), ...].
+
+    ``introduced`` is inclusive, ``fixed`` exclusive, ``last_affected`` inclusive; ``limit``
+    only bounds GIT walks and is ignored for versions. Introduced "0" means "from the start".
+    """
+    constraints: list[Constraint] = []
+    open_start: str | None = None
+    has_open = False
+    for kind, version in events:
+        if kind == "introduced":
+            if has_open:
+                # two introduced in a row: the earlier one stays open; keep the earliest
+                continue
+            has_open = True
+            open_start = None if version == "0" else version
+        elif kind in ("fixed", "last_affected"):
+            if not has_open:
+                continue  # a stray end without a start bounds nothing
+            if open_start is not None:
+                constraints.append(Constraint(">=", open_start))
+            constraints.append(Constraint("<" if kind == "fixed" else "<=", version))
+            has_open = False
+            open_start = None
+    if has_open:
+        if open_start is None:
+            return all_versions(scheme, raw)
+        constraints.append(Constraint(">=", open_start))
+    if not constraints:
+        raise VersionError("OSV events describe no affected version (no 'introduced')")
+    return from_constraints(constraints, scheme, raw)
+
+
+def _sorted(constraints: Sequence[Constraint], scheme: str) -> tuple[Constraint, ...]:
+    try:
+        key = version_sort_key(scheme)
+        return tuple(sorted(constraints, key=lambda c: key(c.version)))
+    except VersionError:
+        return tuple(constraints)  # keep the source's order when a version is not comparable
+
+
+# --- free text --------------------------------------------------------------------------------
+
+_PAREN = re.compile(r"\([^)]*\)")
+_OP_TOKEN = re.compile(r"(<=|>=|!=|==|=<|=>|<|>|=)\s*([^<>=!|]+)")
+_ALL_WORDS = re.compile(r"^(?:all(?:\s+(?:versions?|releases?|firmware))?|any(?: version)?|\*)$")
+_ALL_PREFIX = re.compile(r"^all\s+(?:versions?|releases?)\s*", re.IGNORECASE)
+_WORD_PREFIX = re.compile(
+    r"^(?:(?:all\s+)?(?:firmware\s+|software\s+)?versions?\s+|firmware\s+|release\s+)",
+    re.IGNORECASE,
+)
+_BEFORE = re.compile(r"^(?:prior to|before|earlier than|older than|below|lower than)\s+(.+)$", re.I)
+_UP_TO = re.compile(r"^(?:up to(?: and including)?|through|until|to)\s+(.+)$", re.I)
+_AND_EARLIER = re.compile(
+    r"^(.+?)\s+(?:and|or)\s+(?:earlier|prior|older|before|below|lower|previous(?: versions)?)$",
+    re.I,
+)
+_AND_LATER = re.compile(r"^(.+?)\s+(?:and|or)\s+(?:later|newer|above|higher|after)$", re.I)
+_SPAN = re.compile(r"^(.+?)\s+(?:to|through|thru|-|–)\s+(.+)$", re.I)
+_VERSIONISH = re.compile(r"^[A-Za-z]{0,8}[ _.-]?\d[\w.+~:-]*(?:[ _][A-Za-z]{1,8}[ _]?\d*\w*){0,3}$")
+
+
+def _clean_version(text: str) -> str | None:
+    version = text.strip().strip(",;")
+    if not version or len(version) > 48 or not any(ch.isdigit() for ch in version):
+        return None
+    if not _VERSIONISH.match(version):
+        return None
+    return version
+
+
+def _parse_part(part: str) -> list[Constraint] | None:
+    part = part.strip()
+    if not part:
+        return None
+    if "<" in part or ">" in part or "=" in part:
+        if not part.lstrip().startswith(("<", ">", "=", "!")):
+            return None
+        found = _OP_TOKEN.findall(part)
+        if not found or "".join(op + ver for op, ver in found).replace(" ", "") != part.replace(
+            " ", ""
+        ):
+            return None
+        out = []
+        for op, ver in found:
+            version = _clean_version(ver)
+            if version is None:
+                return None
+            op = {"==": "=", "=<": "<=", "=>": ">="}.get(op, op)
+            out.append(Constraint(op, version))
+        return out
+    for pattern, build in (
+        (_BEFORE, lambda m: [Constraint("<", m.group(1))]),
+        (_UP_TO, lambda m: [Constraint("<=", m.group(1))]),
+        (_AND_EARLIER, lambda m: [Constraint("<=", m.group(1))]),
+        (_AND_LATER, lambda m: [Constraint(">=", m.group(1))]),
+        (_SPAN, lambda m: [Constraint(">=", m.group(1)), Constraint("<=", m.group(2))]),
+    ):
+        match = pattern.match(part)
+        if match:
+            candidates = build(match)
+            cleaned = [Constraint(c.comparator, _clean_version(c.version) or "") for c in candidates]
+            if all(c.version for c in cleaned):
+                return cleaned
+            return None
+    version = _clean_version(part)
+    return [Constraint("=", version)] if version else None
+
+
+def parse_vers(text: str) -> VersionRange:
+    """Parse a `vers` URI. ``vers:all/...`` (seen in real CSAF) is read as the generic scheme."""
+    body = text.strip()[len("vers:") :]
+    scheme, sep, spec = body.partition("/")
+    if not sep:
+        raise VersionError(f"{text!r} is not a vers range (no '/' after the scheme)")
+    scheme = scheme.strip().lower()
+    if scheme in ("all", ""):
+        scheme = "generic"
+    spec = spec.strip()
+    if spec == "*":
+        return all_versions(scheme, text)
+    constraints: list[Constraint] = []
+    for piece in spec.split("|"):
+        piece = piece.strip()
+        if not piece:
+            raise VersionError(f"{text!r} has an empty constraint")
+        op = next((c for c in COMPARATORS if piece.startswith(c)), "=")
+        version = piece[len(op) :].strip() if op != "=" or piece.startswith("=") else piece
+        if not version:
+            raise VersionError(f"{text!r} has a constraint without a version")
+        constraints.append(Constraint(op, version))
+    return from_constraints(constraints, scheme, text)
+
+
+def parse_range_text(text: str, scheme: str = "generic") -> VersionRange:
+    """Read a free-text range as vendors write them in CSAF and ICS advisories.
+
+    Returns an UNPARSED range (text kept verbatim) when the text is not understood, so that a
+    reader still sees it and nothing is treated as "all versions" by accident.
+    """
+    raw = text
+    stripped = text.strip()
+    if not stripped:
+        return unparsed(raw, scheme)
+    if stripped.lower().startswith("vers:"):
+        try:
+            return parse_vers(stripped)
+        except VersionError:
+            return unparsed(raw, scheme)
+    body = _PAREN.sub(" ", stripped).strip()
+    body = re.sub(r"\s+", " ", body)
+    if _ALL_WORDS.match(body.lower()):
+        return all_versions(scheme, raw)
+    body = _ALL_PREFIX.sub("", body)
+    constraints: list[Constraint] = []
+    for part in body.split("|"):
+        part = _WORD_PREFIX.sub("", part.strip())
+        parsed = _parse_part(part)
+        if parsed is None:
+            return unparsed(raw, scheme)
+        constraints.extend(parsed)
+    if not constraints:
+        return unparsed(raw, scheme)
+    return from_constraints(constraints, scheme, raw)
+
+
+# --- containment ------------------------------------------------------------------------------
+
+
+def range_contains(version_range: VersionRange, version: str) -> bool | None:
+    """True/False when decidable; None when the range or version cannot be compared
+    (unparsed text, GIT commits, versionless products, incomparable versions)."""
+    kind = version_range.kind
+    if kind is RangeKind.ALL:
+        return True
+    if kind is not RangeKind.CONSTRAINTS:
+        return None
+    scheme = version_range.scheme
+    try:
+        return _vers_contains(version_range.constraints, version, scheme)
+    except VersionError:
+        return None
+
+
+def _vers_contains(constraints: Sequence[Constraint], version: str, scheme: str) -> bool:
+    def cmp(a: str, b: str) -> int:
+        return compare_versions(scheme, a, b)
+
+    for c in constraints:
+        if c.comparator == "=" and cmp(version, c.version) == 0:
+            return True
+        if c.comparator == "!=" and cmp(version, c.version) == 0:
+            return False
+    bounds = [c for c in constraints if c.comparator not in ("=", "!=")]
+    if not bounds:
+        return False
+    bounds = list(_sorted(bounds, scheme))
+
+    def satisfies(c: Constraint) -> bool:
+        r = cmp(version, c.version)
+        return {
+            "<": r < 0,
+            "<=": r <= 0,
+            ">": r > 0,
+            ">=": r >= 0,
+        }[c.comparator]
+
+    if len(bounds) == 1:
+        return satisfies(bounds[0])
+    for i in range(len(bounds) - 1):
+        current, nxt = bounds[i], bounds[i + 1]
+        if i == 0 and current.comparator in ("<", "<=") and satisfies(current):
+            return True
+        if (
+            i == len(bounds) - 2
+            and nxt.comparator in (">", ">=")
+            and satisfies(nxt)
+        ):
+            return True
+        if (
+            current.comparator in (">", ">=")
+            and nxt.comparator in ("<", "<=")
+            and satisfies(current)
+            and satisfies(nxt)
+        ):
+            return True
+    return False

@@ -1,0 +1,758 @@
+"""The advisory repository: writes normalised records in batches (one transaction per batch,
+so a crash never leaves half a record), replaces older revisions, and reads advisories, KEV
+entries and EPSS scores back for views, searches and the exposure engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from iotwarden.core.identifiers import IdentifierError, parse_cpe, parse_purl
+from iotwarden.core.identifiers import normalise_name as norm
+from iotwarden.core.models import (
+    Advisory,
+    AdvisoryFormat,
+    AdvisoryStatus,
+    AffectedProduct,
+    AffectedStatus,
+    Constraint,
+    EpssScore,
+    KevEntry,
+    ProductIdentity,
+    RangeKind,
+    Reference,
+    Remediation,
+    RemediationCategory,
+    Score,
+    Statement,
+    VersionRange,
+    Weakness,
+)
+from iotwarden.core.versions import compare_versions
+from iotwarden.store import schema as t
+from iotwarden.store.db import Store
+
+#: Stored in place of a missing EPSS score date (legacy files without one); shown as unknown.
+UNDATED = dt.date(1, 1, 1)
+_CHUNK = 500
+
+
+class WriteResult(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"  # a newer revision replaced the stored one
+    UNCHANGED = "unchanged"  # the same content was already stored
+    STALE = "stale"  # the stored revision is newer or the same: kept
+
+
+@dataclass
+class BatchOutcome:
+    results: list[tuple[Advisory, WriteResult]] = field(default_factory=list)
+
+
+# --- codecs -----------------------------------------------------------------------------------
+
+
+def range_to_json(r: VersionRange) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": r.kind.value, "scheme": r.scheme}
+    if r.constraints:
+        out["constraints"] = [[c.comparator, c.version] for c in r.constraints]
+    if r.raw is not None:
+        out["raw"] = r.raw
+    return out
+
+
+def range_from_json(data: dict[str, Any]) -> VersionRange:
+    return VersionRange(
+        kind=RangeKind(data["kind"]),
+        scheme=data.get("scheme", "generic"),
+        constraints=tuple(Constraint(op, v) for op, v in data.get("constraints", ())),
+        raw=data.get("raw"),
+    )
+
+
+def content_hash(advisory: Advisory) -> str:
+    return hashlib.sha256(advisory.raw).hexdigest()
+
+
+def _revision_key(
+    modified: dt.datetime | None, revision: str | None, spec: str | None
+) -> tuple[Any, ...]:
+    return (modified, revision, spec)
+
+
+def is_newer(candidate: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
+    """Does a record with revision key ``candidate`` supersede ``stored``?
+    Compared by modification time, then revision number, then spec version."""
+    for mine, theirs, scheme in zip(candidate, stored, ("date", "generic", "generic"), strict=True):
+        if mine == theirs:
+            continue
+        if mine is None:
+            return False
+        if theirs is None:
+            return True
+        if scheme == "date":
+            return bool(_aware(mine) > _aware(theirs))
+        try:
+            return compare_versions("generic", str(mine), str(theirs)) > 0
+        except Exception:  # noqa: BLE001 - incomparable revision strings: fall back to text
+            return str(mine) > str(theirs)
+    return False
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _purl_parts(purl: str | None) -> tuple[str | None, str | None, str | None]:
+    if not purl:
+        return None, None, None
+    try:
+        parsed = parse_purl(purl)
+    except IdentifierError:
+        return None, None, None
+    return parsed.type, parsed.namespace, parsed.name
+
+
+def _cpe_parts(cpe: str | None) -> tuple[str | None, str | None]:
+    if not cpe:
+        return None, None
+    try:
+        parsed = parse_cpe(cpe)
+    except IdentifierError:
+        return None, None
+    return parsed.vendor.lower(), parsed.product.lower()
+
+
+# --- repository -------------------------------------------------------------------------------
+
+
+class AdvisoryRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # writes ------------------------------------------------------------------------------------
+
+    def write_advisories(
+        self, batch: Sequence[tuple[Advisory, str]], conn: Connection
+    ) -> BatchOutcome:
+        """Write (advisory, origin) pairs inside the caller's transaction."""
+        outcome = BatchOutcome()
+        # Within one batch the newest revision of a key wins, like across batches.
+        newest: dict[tuple[str, str], tuple[Advisory, str]] = {}
+        for advisory, origin in batch:
+            k = (advisory.source.value, advisory.key)
+            held = newest.get(k)
+            if held is None or is_newer(self._key_of(advisory), self._key_of(held[0])):
+                if held is not None:
+                    outcome.results.append((held[0], WriteResult.STALE))
+                newest[k] = (advisory, origin)
+            else:
+                outcome.results.append((advisory, WriteResult.STALE))
+        stored = self._stored_revisions(conn, list(newest))
+        to_delete: list[int] = []
+        to_insert: list[tuple[Advisory, str, str]] = []
+        for k, (advisory, origin) in newest.items():
+            digest = content_hash(advisory)
+            existing = stored.get(k)
+            if existing is None:
+                to_insert.append((advisory, origin, digest))
+                outcome.results.append((advisory, WriteResult.ADDED))
+            elif existing["content_hash"] == digest:
+                outcome.results.append((advisory, WriteResult.UNCHANGED))
+            elif is_newer(
+                self._key_of(advisory),
+                _revision_key(existing["modified"], existing["revision"], existing["spec"]),
+            ):
+                to_delete.append(existing["id"])
+                to_insert.append((advisory, origin, digest))
+                outcome.results.append((advisory, WriteResult.UPDATED))
+            else:
+                outcome.results.append((advisory, WriteResult.STALE))
+        if to_delete:
+            self._delete_advisories(conn, to_delete)
+        if to_insert:
+            self._insert_advisories(conn, to_insert)
+        return outcome
+
+    @staticmethod
+    def _key_of(advisory: Advisory) -> tuple[Any, ...]:
+        return _revision_key(advisory.modified, advisory.revision, advisory.spec_version)
+
+    def _stored_revisions(
+        self, conn: Connection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        a = t.advisories
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            rows = conn.execute(
+                select(
+                    a.c.id, a.c.source, a.c.key, a.c.content_hash, a.c.modified,
+                    a.c.revision, a.c.spec_version,
+                ).where(a.c.key.in_({k for _, k in chunk}))
+            )
+            wanted = set(chunk)
+            for row in rows:
+                if (row.source, row.key) in wanted:
+                    found[(row.source, row.key)] = {
+                        "id": row.id,
+                        "content_hash": row.content_hash,
+                        "modified": row.modified,
+                        "revision": row.revision,
+                        "spec": row.spec_version,
+                    }
+        return found
+
+    def _delete_advisories(self, conn: Connection, pks: list[int]) -> None:
+        for start in range(0, len(pks), _CHUNK):
+            chunk = pks[start : start + _CHUNK]
+            for table in (*t.ADVISORY_CHILD_TABLES, t.kev_entries):
+                conn.execute(delete(table).where(table.c.advisory_pk.in_(chunk)))
+            conn.execute(delete(t.advisories).where(t.advisories.c.id.in_(chunk)))
+
+    def _insert_advisories(self, conn: Connection, items: list[tuple[Advisory, str, str]]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            {
+                "source": adv.source.value,
+                "key": adv.key,
+                "advisory_id": adv.id,
+                "title": adv.title,
+                "description": adv.description,
+                "published": adv.published,
+                "modified": adv.modified,
+                "revision": adv.revision,
+                "spec_version": adv.spec_version,
+                "status": adv.status.value,
+                "withdrawn_at": adv.withdrawn_at,
+                "git_only": adv.git_only,
+                "publisher": adv.publisher,
+                "content_hash": digest,
+                "origin": origin,
+                "ingested_at": now,
+                "raw": zlib.compress(adv.raw, 1),
+            }
+            for adv, origin, digest in items
+        ]
+        result = conn.execute(
+            insert(t.advisories).returning(t.advisories.c.id, sort_by_parameter_order=True),
+            rows,
+        )
+        pks = [row[0] for row in result]
+        children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for pk, (adv, _, _) in zip(pks, items, strict=True):
+            self._child_rows(pk, adv, children)
+        for table in (*t.ADVISORY_CHILD_TABLES, t.kev_entries):
+            rows_for = children.get(table.name)
+            if rows_for:
+                if table is t.kev_entries:
+                    self._upsert_kev(conn, rows_for)
+                else:
+                    conn.execute(insert(table), rows_for)
+
+    @staticmethod
+    def _child_rows(pk: int, adv: Advisory, out: dict[str, list[dict[str, Any]]]) -> None:
+        seen_alias: set[str] = set()
+        for alias, kind in (
+            [(adv.id, "id")]
+            + [(v, "vuln") for v in adv.vuln_ids]
+            + [(a, "alias") for a in adv.aliases]
+        ):
+            if alias and alias not in seen_alias:
+                seen_alias.add(alias)
+                out["advisory_aliases"].append({"advisory_pk": pk, "alias": alias, "kind": kind})
+        for ap in adv.affected:
+            ident = ap.identity
+            ptype, pns, pname = _purl_parts(ident.purl)
+            cvendor, cproduct = _cpe_parts(ident.cpe)
+            out["affected_products"].append(
+                {
+                    "advisory_pk": pk,
+                    "vuln_id": ap.vuln_id,
+                    "status": ap.status.value,
+                    "purl": ident.purl,
+                    "purl_type": ptype,
+                    "purl_namespace": pns,
+                    "purl_name": pname,
+                    "cpe": ident.cpe,
+                    "cpe_vendor": cvendor,
+                    "cpe_product": cproduct,
+                    "vendor": ident.vendor,
+                    "product": ident.product,
+                    "vendor_norm": norm(ident.vendor),
+                    "product_norm": norm(ident.product),
+                    "model_numbers": list(ident.model_numbers) or None,
+                    "product_ref": ident.product_ref,
+                    "ecosystem": ident.ecosystem,
+                    "ranges": [range_to_json(r) for r in ap.ranges],
+                    "default_status": ap.default_status.value if ap.default_status else None,
+                    "conditions": list(ap.conditions) or None,
+                    "justification": ap.justification,
+                    "fixed_versions": list(ap.fixed_versions) or None,
+                    "source_path": ap.source_path,
+                }
+            )
+        for rem in adv.remediations:
+            out["remediations"].append(
+                {
+                    "advisory_pk": pk,
+                    "vuln_id": rem.vuln_id,
+                    "category": rem.category.value,
+                    "details": rem.details,
+                    "url": rem.url,
+                    "product_refs": list(rem.product_refs) or None,
+                    "fixed_versions": list(rem.fixed_versions) or None,
+                    "date": rem.date,
+                }
+            )
+        for sc in adv.scores:
+            out["scores"].append(
+                {
+                    "advisory_pk": pk,
+                    "vuln_id": sc.vuln_id,
+                    "version": sc.version,
+                    "vector": sc.vector,
+                    "base_score": sc.base_score,
+                    "severity": sc.severity,
+                    "source": sc.source,
+                    "valid": sc.valid,
+                }
+            )
+        for w in adv.weaknesses:
+            out["weaknesses"].append({"advisory_pk": pk, "vuln_id": w.vuln_id, "cwe_id": w.cwe_id})
+        for ref in adv.references:
+            out["advisory_references"].append({"advisory_pk": pk, "url": ref.url, "type": ref.type})
+        for st in adv.statements:
+            out["statements"].append(
+                {
+                    "advisory_pk": pk,
+                    "vuln_id": st.vuln_id,
+                    "kind": st.kind,
+                    "category": st.category,
+                    "details": st.details,
+                    "product_refs": list(st.product_refs) or None,
+                    "date": st.date,
+                }
+            )
+        for kev in adv.kev:
+            row = _kev_row(kev, None)
+            row["advisory_pk"] = pk
+            out["kev_entries"].append(row)
+
+    def write_kev(self, entries: Sequence[KevEntry], document_id: int | None, conn: Connection) -> int:
+        rows = [_kev_row(e, document_id) for e in entries]
+        self._upsert_kev(conn, rows)
+        return len(rows)
+
+    def _upsert_kev(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        # The last row for a (cve, source) in one statement wins; dedupe first (PostgreSQL
+        # refuses to update one row twice in a statement).
+        unique = list({(r["cve_id"], r["source"]): r for r in rows}.values())
+        _upsert(conn, t.kev_entries, unique, ["cve_id", "source"])
+
+    def write_epss(
+        self, scores_: Sequence[EpssScore], document_id: int | None, conn: Connection
+    ) -> int:
+        rows = {
+            (s.cve_id, s.score_date or UNDATED): {
+                "cve_id": s.cve_id,
+                "score_date": s.score_date or UNDATED,
+                "epss": s.epss,
+                "percentile": s.percentile,
+                "model_version": s.model_version,
+                "document_id": document_id,
+            }
+            for s in scores_
+        }
+        _upsert(conn, t.epss_scores, list(rows.values()), ["cve_id", "score_date"])
+        return len(rows)
+
+    def add_source_document(
+        self, conn: Connection, origin: str, fmt: AdvisoryFormat, meta: dict[str, Any] | None
+    ) -> int:
+        result = conn.execute(
+            insert(t.source_documents).returning(t.source_documents.c.id),
+            {
+                "origin": origin,
+                "format": fmt.value,
+                "ingested_at": dt.datetime.now(dt.UTC),
+                "records": 0,
+                "meta": meta,
+            },
+        )
+        return int(result.scalar_one())
+
+    def finish_source_document(self, conn: Connection, document_id: int, records: int) -> None:
+        conn.execute(
+            t.source_documents.update()
+            .where(t.source_documents.c.id == document_id)
+            .values(records=t.source_documents.c.records + records)
+        )
+
+    # reads -------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        tables = [
+            t.advisories,
+            *t.ADVISORY_CHILD_TABLES,
+            t.kev_entries,
+            t.epss_scores,
+        ]
+        with self.engine.connect() as conn:
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in tables
+            }
+
+    def advisory_pks_for_ids(self, ids: Iterable[str], conn: Connection) -> dict[int, set[str]]:
+        """Advisory pk -> the given ids it is known by (own id, vulnerability or alias)."""
+        wanted = list({i for i in ids if i})
+        found: dict[int, set[str]] = defaultdict(set)
+        al = t.advisory_aliases
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            for row in conn.execute(
+                select(al.c.advisory_pk, al.c.alias).where(al.c.alias.in_(chunk))
+            ):
+                found[row.advisory_pk].add(row.alias)
+        return dict(found)
+
+    def names_of(self, pks: Iterable[int], conn: Connection) -> dict[int, list[tuple[str, str]]]:
+        """Advisory pk -> [(alias, kind)] for every name it is known by."""
+        out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        al = t.advisory_aliases
+        pk_list = list(pks)
+        for start in range(0, len(pk_list), _CHUNK):
+            chunk = pk_list[start : start + _CHUNK]
+            for row in conn.execute(
+                select(al.c.advisory_pk, al.c.alias, al.c.kind).where(al.c.advisory_pk.in_(chunk))
+            ):
+                out[row.advisory_pk].append((row.alias, row.kind))
+        return dict(out)
+
+    def load_advisories(self, pks: Sequence[int], conn: Connection) -> dict[int, Advisory]:
+        """Rebuild full Advisory objects (raw included, decompressed) for the given pks."""
+        if not pks:
+            return {}
+        a = t.advisories
+        names = self.names_of(pks, conn)
+        children: dict[str, dict[int, list[Any]]] = {}
+        for table in (
+            t.affected_products,
+            t.remediations,
+            t.scores,
+            t.weaknesses,
+            t.advisory_references,
+            t.statements,
+            t.kev_entries,
+        ):
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for start in range(0, len(pks), _CHUNK):
+                chunk = list(pks[start : start + _CHUNK])
+                order = table.c.id
+                for row in conn.execute(
+                    select(table).where(table.c.advisory_pk.in_(chunk)).order_by(order)
+                ):
+                    grouped[row.advisory_pk].append(row)
+            children[table.name] = grouped
+        out: dict[int, Advisory] = {}
+        for start in range(0, len(pks), _CHUNK):
+            chunk = list(pks[start : start + _CHUNK])
+            for row in conn.execute(select(a).where(a.c.id.in_(chunk))):
+                pk = row.id
+                own = names.get(pk, [])
+                out[pk] = Advisory(
+                    source=AdvisoryFormat(row.source),
+                    key=row.key,
+                    id=row.advisory_id,
+                    aliases=tuple(n for n, k in own if k == "alias"),
+                    vuln_ids=tuple(n for n, k in own if k == "vuln"),
+                    title=row.title,
+                    description=row.description,
+                    published=_utc(row.published),
+                    modified=_utc(row.modified),
+                    revision=row.revision,
+                    spec_version=row.spec_version,
+                    status=AdvisoryStatus(row.status),
+                    withdrawn_at=_utc(row.withdrawn_at),
+                    git_only=bool(row.git_only),
+                    publisher=row.publisher,
+                    affected=tuple(_affected(r) for r in children["affected_products"][pk]),
+                    remediations=tuple(_remediation(r) for r in children["remediations"][pk]),
+                    scores=tuple(_score(r) for r in children["scores"][pk]),
+                    weaknesses=tuple(
+                        Weakness(r.cwe_id, r.vuln_id) for r in children["weaknesses"][pk]
+                    ),
+                    references=tuple(
+                        Reference(r.url, r.type) for r in children["advisory_references"][pk]
+                    ),
+                    statements=tuple(_statement(r) for r in children["statements"][pk]),
+                    kev=tuple(_kev(r) for r in children["kev_entries"][pk]),
+                    raw=zlib.decompress(row.raw),
+                )
+        return out
+
+    def origins(self, pks: Iterable[int], conn: Connection) -> dict[int, tuple[str, dt.datetime]]:
+        a = t.advisories
+        out: dict[int, tuple[str, dt.datetime]] = {}
+        pk_list = list(pks)
+        for start in range(0, len(pk_list), _CHUNK):
+            for row in conn.execute(
+                select(a.c.id, a.c.origin, a.c.ingested_at).where(
+                    a.c.id.in_(pk_list[start : start + _CHUNK])
+                )
+            ):
+                out[row.id] = (row.origin, _utc(row.ingested_at) or dt.datetime.now(dt.UTC))
+        return out
+
+    def kev_for(self, cve_ids: Iterable[str], conn: Connection) -> dict[str, list[KevEntry]]:
+        out: dict[str, list[KevEntry]] = defaultdict(list)
+        ids = list(set(cve_ids))
+        k = t.kev_entries
+        for start in range(0, len(ids), _CHUNK):
+            for row in conn.execute(
+                select(k).where(k.c.cve_id.in_(ids[start : start + _CHUNK])).order_by(k.c.id)
+            ):
+                out[row.cve_id].append(_kev(row))
+        return dict(out)
+
+    def epss_for(self, cve_ids: Iterable[str], conn: Connection) -> dict[str, EpssScore]:
+        """The latest EPSS score of each CVE."""
+        out: dict[str, EpssScore] = {}
+        ids = list(set(cve_ids))
+        e = t.epss_scores
+        for start in range(0, len(ids), _CHUNK):
+            for row in conn.execute(
+                select(e)
+                .where(e.c.cve_id.in_(ids[start : start + _CHUNK]))
+                .order_by(e.c.cve_id, e.c.score_date)
+            ):
+                out[row.cve_id] = _epss(row)  # ordered by date: the last one is the latest
+        return out
+
+    # search ------------------------------------------------------------------------------------
+
+    def search(self, criteria: SearchCriteria, conn: Connection) -> list[int]:
+        """Advisory pks matching every given criterion, newest first."""
+        a = t.advisories
+        query: Select[Any] = select(a.c.id).order_by(
+            a.c.modified.desc().nulls_last(), a.c.advisory_id
+        )
+        conditions = []
+        if criteria.ids:
+            al = t.advisory_aliases
+            conditions.append(
+                a.c.id.in_(select(al.c.advisory_pk).where(al.c.alias.in_(criteria.ids)))
+            )
+        ap = t.affected_products
+        if criteria.purl:
+            ptype, pns, pname = _purl_parts(criteria.purl)
+            if ptype is None or pname is None:
+                raise IdentifierError(f"{criteria.purl!r} is not a valid package URL")
+            cond = and_(ap.c.purl_type == ptype, func.lower(ap.c.purl_name) == pname.lower())
+            if pns:
+                cond = and_(cond, func.lower(ap.c.purl_namespace) == pns.lower())
+            conditions.append(a.c.id.in_(select(ap.c.advisory_pk).where(cond)))
+        if criteria.cpe:
+            vendor, product = _cpe_parts(criteria.cpe)
+            if vendor is None:
+                raise IdentifierError(f"{criteria.cpe!r} is not a CPE 2.3 name")
+            cond = ap.c.cpe_vendor == vendor
+            if product and product != "*":
+                cond = and_(cond, ap.c.cpe_product == product)
+            conditions.append(a.c.id.in_(select(ap.c.advisory_pk).where(cond)))
+        if criteria.vendor or criteria.product:
+            parts = []
+            if criteria.vendor:
+                v = norm(criteria.vendor)
+                parts.append(or_(ap.c.vendor_norm == v, ap.c.cpe_vendor == v))
+            if criteria.product:
+                p = norm(criteria.product)
+                parts.append(
+                    or_(
+                        ap.c.product_norm == p,
+                        ap.c.cpe_product == p,
+                        ap.c.purl_name == criteria.product,
+                        func.lower(ap.c.purl_name) == criteria.product.lower(),
+                    )
+                )
+            conditions.append(a.c.id.in_(select(ap.c.advisory_pk).where(and_(*parts))))
+        if criteria.text:
+            like = f"%{criteria.text.lower()}%"
+            conditions.append(
+                or_(func.lower(a.c.title).like(like), func.lower(a.c.description).like(like))
+            )
+        if criteria.min_cvss is not None:
+            sc = t.scores
+            conditions.append(
+                a.c.id.in_(select(sc.c.advisory_pk).where(sc.c.base_score >= criteria.min_cvss))
+            )
+        if criteria.sources:
+            conditions.append(a.c.source.in_([s.value for s in criteria.sources]))
+        if not criteria.include_withdrawn:
+            conditions.append(a.c.status == AdvisoryStatus.ACTIVE.value)
+        vuln_alias = t.advisory_aliases
+        if criteria.kev is not None:
+            kev_ids = select(t.kev_entries.c.cve_id)
+            on_kev = a.c.id.in_(
+                select(vuln_alias.c.advisory_pk).where(vuln_alias.c.alias.in_(kev_ids))
+            )
+            conditions.append(on_kev if criteria.kev else ~on_kev)
+        if criteria.min_epss is not None:
+            epss_ids = select(t.epss_scores.c.cve_id).where(
+                t.epss_scores.c.epss >= criteria.min_epss
+            )
+            conditions.append(
+                a.c.id.in_(select(vuln_alias.c.advisory_pk).where(vuln_alias.c.alias.in_(epss_ids)))
+            )
+        if conditions:
+            query = query.where(and_(*conditions))
+        query = query.limit(criteria.limit)
+        return [int(row[0]) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    ids: tuple[str, ...] = ()
+    purl: str | None = None
+    cpe: str | None = None
+    vendor: str | None = None
+    product: str | None = None
+    text: str | None = None
+    kev: bool | None = None
+    min_epss: float | None = None
+    min_cvss: float | None = None
+    sources: tuple[AdvisoryFormat, ...] = ()
+    include_withdrawn: bool = False
+    limit: int = 100
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    builder: Any
+    if dialect == "sqlite":
+        builder = sqlite.insert
+    elif dialect == "postgresql":
+        builder = postgresql.insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    for start in range(0, len(rows), _CHUNK * 4):
+        chunk = rows[start : start + _CHUNK * 4]
+        stmt = builder(table)
+        updates = {c: stmt.excluded[c] for c in chunk[0] if c not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), chunk)
+
+
+def _kev_row(kev: KevEntry, document_id: int | None) -> dict[str, Any]:
+    return {
+        "cve_id": kev.cve_id,
+        "source": kev.source,
+        "date_added": kev.date_added,
+        "due_date": kev.due_date,
+        "vendor_project": kev.vendor_project,
+        "product": kev.product,
+        "name": kev.name,
+        "description": kev.description,
+        "required_action": kev.required_action,
+        "ransomware": kev.ransomware,
+        "notes": kev.notes,
+        "cwes": list(kev.cwes) or None,
+        "catalog_version": kev.catalog_version,
+        "document_id": document_id,
+        "advisory_pk": None,
+    }
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _affected(r: Any) -> AffectedProduct:
+    return AffectedProduct(
+        identity=ProductIdentity(
+            purl=r.purl,
+            cpe=r.cpe,
+            vendor=r.vendor,
+            product=r.product,
+            model_numbers=tuple(r.model_numbers or ()),
+            product_ref=r.product_ref,
+            ecosystem=r.ecosystem,
+        ),
+        status=AffectedStatus(r.status),
+        ranges=tuple(range_from_json(x) for x in r.ranges),
+        vuln_id=r.vuln_id,
+        default_status=AffectedStatus(r.default_status) if r.default_status else None,
+        conditions=tuple(r.conditions or ()),
+        justification=r.justification,
+        fixed_versions=tuple(r.fixed_versions or ()),
+        source_path=r.source_path,
+    )
+
+
+def _remediation(r: Any) -> Remediation:
+    return Remediation(
+        category=RemediationCategory(r.category),
+        details=r.details,
+        url=r.url,
+        product_refs=tuple(r.product_refs or ()),
+        fixed_versions=tuple(r.fixed_versions or ()),
+        vuln_id=r.vuln_id,
+        date=_utc(r.date),
+    )
+
+
+def _score(r: Any) -> Score:
+    return Score(r.version, r.vector, r.base_score, r.severity, r.source, r.vuln_id, r.valid)
+
+
+def _statement(r: Any) -> Statement:
+    return Statement(
+        kind=r.kind,
+        category=r.category,
+        details=r.details,
+        product_refs=tuple(r.product_refs or ()),
+        vuln_id=r.vuln_id,
+        date=_utc(r.date),
+    )
+
+
+def _kev(r: Any) -> KevEntry:
+    return KevEntry(
+        cve_id=r.cve_id,
+        date_added=r.date_added,
+        vendor_project=r.vendor_project,
+        product=r.product,
+        name=r.name,
+        description=r.description,
+        required_action=r.required_action,
+        due_date=r.due_date,
+        ransomware=r.ransomware,
+        notes=r.notes,
+        cwes=tuple(r.cwes or ()),
+        source=r.source,
+        catalog_version=r.catalog_version,
+    )
+
+
+def _epss(r: Any) -> EpssScore:
+    return EpssScore(
+        cve_id=r.cve_id,
+        epss=r.epss,
+        percentile=r.percentile,
+        score_date=None if r.score_date == UNDATED else r.score_date,
+        model_version=r.model_version,
+    )

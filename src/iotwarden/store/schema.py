@@ -1,0 +1,242 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them;
+a test checks that the migrations and this module agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UTC_DATETIME = DateTime(timezone=True)
+
+
+def _advisory_fk() -> Column[int]:
+    return Column(
+        "advisory_pk",
+        Integer,
+        ForeignKey("advisories.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+source_documents = Table(
+    "source_documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("ingested_at", UTC_DATETIME, nullable=False),
+    Column("records", Integer, nullable=False, default=0),
+    Column("meta", JSON, nullable=True),  # catalogVersion, EPSS model_version/score_date, ...
+)
+
+advisories = Table(
+    "advisories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("advisory_id", String(256), nullable=False, index=True),
+    Column("title", Text),
+    Column("description", Text),
+    Column("published", UTC_DATETIME),
+    Column("modified", UTC_DATETIME),
+    Column("revision", String(128)),
+    Column("spec_version", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("withdrawn_at", UTC_DATETIME),
+    Column("git_only", Boolean, nullable=False, default=False),
+    Column("publisher", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("ingested_at", UTC_DATETIME, nullable=False),
+    Column("raw", LargeBinary, nullable=False),  # zlib-compressed original record
+    UniqueConstraint("source", "key"),
+)
+
+advisory_aliases = Table(
+    "advisory_aliases",
+    metadata,
+    _advisory_fk(),
+    # 'id' (the record's own id), 'vuln' (a vulnerability it covers), 'alias' (another name)
+    Column("alias", String(256), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    UniqueConstraint("advisory_pk", "alias"),
+)
+
+affected_products = Table(
+    "affected_products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("vuln_id", String(256)),
+    Column("status", String(24), nullable=False),
+    Column("purl", Text),
+    Column("purl_type", String(64)),
+    Column("purl_namespace", String(256)),
+    Column("purl_name", String(256)),
+    Column("cpe", Text),
+    Column("cpe_vendor", String(256)),
+    Column("cpe_product", String(256)),
+    Column("vendor", Text),
+    Column("product", Text),
+    Column("vendor_norm", String(256)),
+    Column("product_norm", String(256)),
+    Column("model_numbers", JSON),
+    Column("product_ref", Text),
+    Column("ecosystem", Text),
+    Column("ranges", JSON, nullable=False),
+    Column("default_status", String(24)),
+    Column("conditions", JSON),
+    Column("justification", Text),
+    Column("fixed_versions", JSON),
+    Column("source_path", Text),
+    Index(None, "purl_type", "purl_name"),
+    Index(None, "cpe_vendor", "cpe_product"),
+    Index(None, "vendor_norm", "product_norm"),
+    Index(None, "product_norm"),
+)
+
+remediations = Table(
+    "remediations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("vuln_id", String(256)),
+    Column("category", String(32), nullable=False),
+    Column("details", Text),
+    Column("url", Text),
+    Column("product_refs", JSON),
+    Column("fixed_versions", JSON),
+    Column("date", UTC_DATETIME),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("vuln_id", String(256)),
+    Column("version", String(16), nullable=False),
+    Column("vector", Text, nullable=False),
+    Column("base_score", Float, index=True),
+    Column("severity", String(16)),
+    Column("source", Text),
+    Column("valid", Boolean, nullable=False),
+)
+
+weaknesses = Table(
+    "weaknesses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("vuln_id", String(256)),
+    Column("cwe_id", String(32), nullable=False),
+)
+
+advisory_references = Table(
+    "advisory_references",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("url", Text, nullable=False),
+    Column("type", Text),
+)
+
+statements = Table(
+    "statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _advisory_fk(),
+    Column("vuln_id", String(256)),
+    Column("kind", String(32), nullable=False),
+    Column("category", Text),
+    Column("details", Text),
+    Column("product_refs", JSON),
+    Column("date", UTC_DATETIME),
+)
+
+kev_entries = Table(
+    "kev_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cve_id", String(32), nullable=False, index=True),
+    # 'cisa-kev' (the catalog), 'nvd' (NVD's cisaExploitAdd), 'cve5:CISA-ADP', ...
+    Column("source", String(64), nullable=False),
+    Column("date_added", Date),
+    Column("due_date", Date),
+    Column("vendor_project", Text),
+    Column("product", Text),
+    Column("name", Text),
+    Column("description", Text),
+    Column("required_action", Text),
+    Column("ransomware", String(32)),
+    Column("notes", Text),
+    Column("cwes", JSON),
+    Column("catalog_version", String(32)),
+    Column("document_id", Integer, ForeignKey("source_documents.id", ondelete="SET NULL")),
+    Column("advisory_pk", Integer, ForeignKey("advisories.id", ondelete="CASCADE"), index=True),
+    UniqueConstraint("cve_id", "source"),
+)
+
+epss_scores = Table(
+    "epss_scores",
+    metadata,
+    Column("cve_id", String(32), primary_key=True),
+    # Undated legacy files are stored under UNDATED (see store.advisories) and shown as unknown.
+    Column("score_date", Date, primary_key=True),
+    Column("epss", Float, nullable=False, index=True),
+    Column("percentile", Float),
+    Column("model_version", String(64)),
+    Column("document_id", Integer, ForeignKey("source_documents.id", ondelete="SET NULL")),
+)
+
+ADVISORY_CHILD_TABLES = (
+    advisory_aliases,
+    affected_products,
+    remediations,
+    scores,
+    weaknesses,
+    advisory_references,
+    statements,
+)
+
+__all__ = [
+    "ADVISORY_CHILD_TABLES",
+    "advisories",
+    "advisory_aliases",
+    "advisory_references",
+    "affected_products",
+    "epss_scores",
+    "kev_entries",
+    "metadata",
+    "remediations",
+    "scores",
+    "source_documents",
+    "statements",
+    "weaknesses",
+]
