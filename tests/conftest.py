@@ -36,3 +36,11 @@ def advisories_dir(shared_data: Path) -> Path:
 def document(path: Path) -> InputDocument:
     """An InputDocument for a plain file (tests that drive one parser directly)."""
     return InputDocument(origin=str(path), opener=lambda: path.open("rb"), size=path.stat().st_size)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> None:
+    """Each test starts from the environment's settings, whatever an earlier test configured."""
+    from iotwarden.core import settings
+
+    settings.reset()

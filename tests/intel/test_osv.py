@@ -25,14 +25,14 @@ from iotwarden.core.models import (
 )
 from iotwarden.core.versions import range_contains
 from iotwarden.intel.detect import WHOLE_READ_LIMIT, sniff
-from iotwarden.intel.interface import InputDocument, Sniff
+from iotwarden.intel.interface import InputDocument, ParseOutcome, Sniff
 from iotwarden.intel.osv import OsvParser
 from tests.conftest import document
 
 UTC = dt.UTC
 
 
-def _parse_path(path: Path) -> list[Advisory | DocumentError]:
+def _parse_path(path: Path) -> list[ParseOutcome]:
     doc = document(path)
     found = sniff(doc)
     assert OsvParser.accepts(found)
@@ -45,7 +45,7 @@ def _one(path: Path) -> Advisory:
     return result
 
 
-def _parse_value(value: Any, origin: str = "inline.json") -> list[Advisory | DocumentError]:
+def _parse_value(value: Any, origin: str = "inline.json") -> list[ParseOutcome]:
     doc = InputDocument.from_bytes(origin, orjson.dumps(value))
     found = sniff(doc)
     assert OsvParser.accepts(found)

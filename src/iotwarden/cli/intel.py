@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +21,7 @@ from iotwarden.core.models import AdvisoryFormat
 from iotwarden.core.settings import settings
 from iotwarden.intel.ingest import IngestProblem, IngestReport, ingest
 from iotwarden.intel.registry import PARSERS
+from iotwarden.intel.sources import DOCUMENT_SUFFIXES
 from iotwarden.intel.view import search, vulnerability_view
 from iotwarden.store.advisories import AdvisoryRepository, SearchCriteria
 from iotwarden.store.db import Store
@@ -72,10 +73,6 @@ class _ProgressObserver:
 
 
 def _count_inputs(paths: list[str]) -> int | None:
-    from pathlib import Path
-
-    from iotwarden.intel.sources import DOCUMENT_SUFFIXES
-
     total = 0
     for given in paths:
         path = Path(given)
@@ -83,7 +80,9 @@ def _count_inputs(paths: list[str]) -> int | None:
             return None
         if path.is_dir():
             total += sum(
-                1 for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(DOCUMENT_SUFFIXES)
+                1
+                for p in path.rglob("*")
+                if p.is_file() and p.name.lower().endswith(DOCUMENT_SUFFIXES)
             )
         else:
             total += 1
@@ -239,8 +238,7 @@ def stats_command(as_json: JsonOption = False) -> None:
 def formats_command(as_json: JsonOption = False) -> None:
     """List the advisory formats that `ingest` recognises."""
     rows = [
-        {"format": p.format.value, "title": p.title, "description": p.description}
-        for p in PARSERS
+        {"format": p.format.value, "title": p.title, "description": p.description} for p in PARSERS
     ]
     if as_json:
         print_json(rows)

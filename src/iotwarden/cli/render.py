@@ -7,6 +7,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from iotwarden.core.models import AffectedProduct, RangeKind
+from iotwarden.intel.ingest import IngestReport
+from iotwarden.intel.view import AdvisorySummary, VulnerabilityView
+from iotwarden.store.advisories import WriteResult
+
 #: Width used when output is not a terminal (pipes, files, the README's examples).
 PIPE_WIDTH = 120
 
@@ -16,11 +21,6 @@ def make_console(stderr: bool = False) -> Console:
     if not console.is_terminal:
         console = Console(stderr=stderr, width=PIPE_WIDTH)
     return console
-
-from iotwarden.core.models import AffectedProduct, RangeKind
-from iotwarden.intel.ingest import IngestReport
-from iotwarden.intel.view import AdvisorySummary, VulnerabilityView
-from iotwarden.store.advisories import WriteResult
 
 
 def ingest_summary(console: Console, report: IngestReport) -> None:
@@ -164,9 +164,8 @@ def vulnerability(console: Console, view: VulnerabilityView) -> None:
             details = (r.value.details or "").strip()
             rem.add_row(
                 r.value.category.value,
-                (details[:200] + ("…" if len(details) > 200 else "")) + (
-                    f"\n{r.value.url}" if r.value.url else ""
-                ),
+                (details[:200] + ("…" if len(details) > 200 else ""))
+                + (f"\n{r.value.url}" if r.value.url else ""),
                 ", ".join(r.value.fixed_versions),
                 r.source,
             )

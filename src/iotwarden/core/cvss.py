@@ -62,16 +62,16 @@ def score_vector(
     so nothing the source said is lost and nothing is invented."""
     result = _score(vector.strip())
     if result is not None:
-        version, base, severity = result
-        return Score(version, vector.strip(), base, severity, source, vuln_id, True)
-    severity = None
-    if stated_score is not None:
-        severity = _v2_severity(stated_score) if stated_version == "2.0" else None
+        version, base, computed = result
+        return Score(version, vector.strip(), base, computed, source, vuln_id, True)
+    stated_severity = None
+    if stated_score is not None and stated_version == "2.0":
+        stated_severity = _v2_severity(stated_score)
     return Score(
         stated_version or vector_version(vector) or "unknown",
         vector.strip(),
         stated_score,
-        severity,
+        stated_severity,
         source,
         vuln_id,
         False,

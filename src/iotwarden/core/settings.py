@@ -35,7 +35,7 @@ def default_db_url() -> str:
 def _int_env(name: str, default: int, scale: int = 1) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
-        return default
+        return default * scale
     try:
         number = int(value)
     except ValueError as e:

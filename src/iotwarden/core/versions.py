@@ -9,9 +9,11 @@ tokenising comparator here, which univers' semver-based generic scheme cannot do
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from iotwarden.core.errors import VersionError
 from iotwarden.core.models import Constraint, RangeKind, VersionRange
@@ -102,7 +104,8 @@ def _univers_class(scheme: str) -> type | None:
 @functools.lru_cache(maxsize=65536)
 def _univers_version(scheme: str, version: str) -> object:
     cls = _univers_class(scheme)
-    assert cls is not None
+    if cls is None:
+        raise VersionError(f"no univers version class for scheme {scheme!r}")
     try:
         return cls(version)
     except Exception as e:  # univers raises assorted types for bad input
@@ -113,14 +116,13 @@ def compare_versions(scheme: str, a: str, b: str) -> int:
     """-1, 0 or 1. Raises VersionError when either is not a version of ``scheme``."""
     if _univers_class(scheme) is not None:
         va, vb = _univers_version(scheme, a), _univers_version(scheme, b)
-        try:
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            # univers refuses some cross-form comparisons: fall back to the generic one
             return -1 if va < vb else (1 if va > vb else 0)  # type: ignore[operator]
-        except Exception:  # noqa: BLE001 - fall back to the generic comparator below
-            pass
     return _compare_generic(a, b)
 
 
-def version_sort_key(scheme: str) -> Callable[[str], object]:
+def version_sort_key(scheme: str) -> Callable[[str], Any]:
     return functools.cmp_to_key(lambda a, b: compare_versions(scheme, a, b))
 
 
@@ -278,7 +280,14 @@ _AND_EARLIER = re.compile(
 )
 _AND_LATER = re.compile(r"^(.+?)\s+(?:and|or)\s+(?:later|newer|above|higher|after)$", re.I)
 _SPAN = re.compile(r"^(.+?)\s+(?:to|through|thru|-|–)\s+(.+)$", re.I)
-_VERSIONISH = re.compile(r"^[A-Za-z]{0,8}[ _.-]?\d[\w.+~:-]*(?:[ _][A-Za-z]{1,8}[ _]?\d*\w*){0,3}$")
+# A version: optional letters, a digit-led token, then at most three qualifiers that each carry
+# a number ("13 SP2", "7.3 Update 11", "V3.15 P038"); "4.2 with custom build" is not one.
+_NOT_QUALIFIER = r"(?!(?:and|or|to|thru|through|with|for|until|up|before|after|prior)\b)"
+_VERSIONISH = re.compile(
+    r"^[A-Za-z]{0,8}[ _.-]?\d[\w.+~:-]*"
+    rf"(?:[ _]{_NOT_QUALIFIER}[A-Za-z]{{0,8}}[ _]?\d+\w*){{0,3}}$",
+    re.IGNORECASE,
+)
 
 
 def _clean_version(text: str) -> str | None:
@@ -303,24 +312,27 @@ def _parse_part(part: str) -> list[Constraint] | None:
         ):
             return None
         out = []
-        for op, ver in found:
+        for written_op, ver in found:
             version = _clean_version(ver)
             if version is None:
                 return None
-            op = {"==": "=", "=<": "<=", "=>": ">="}.get(op, op)
+            op = {"==": "=", "=<": "<=", "=>": ">="}.get(written_op, written_op)
             out.append(Constraint(op, version))
         return out
-    for pattern, build in (
+    rules: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], list[Constraint]]], ...] = (
         (_BEFORE, lambda m: [Constraint("<", m.group(1))]),
         (_UP_TO, lambda m: [Constraint("<=", m.group(1))]),
         (_AND_EARLIER, lambda m: [Constraint("<=", m.group(1))]),
         (_AND_LATER, lambda m: [Constraint(">=", m.group(1))]),
         (_SPAN, lambda m: [Constraint(">=", m.group(1)), Constraint("<=", m.group(2))]),
-    ):
+    )
+    for pattern, build in rules:
         match = pattern.match(part)
         if match:
             candidates = build(match)
-            cleaned = [Constraint(c.comparator, _clean_version(c.version) or "") for c in candidates]
+            cleaned = [
+                Constraint(c.comparator, _clean_version(c.version) or "") for c in candidates
+            ]
             if all(c.version for c in cleaned):
                 return cleaned
             return None
@@ -341,8 +353,8 @@ def parse_vers(text: str) -> VersionRange:
     if spec == "*":
         return all_versions(scheme, text)
     constraints: list[Constraint] = []
-    for piece in spec.split("|"):
-        piece = piece.strip()
+    for written in spec.split("|"):
+        piece = written.strip()
         if not piece:
             raise VersionError(f"{text!r} has an empty constraint")
         op = next((c for c in COMPARATORS if piece.startswith(c)), "=")
@@ -374,9 +386,8 @@ def parse_range_text(text: str, scheme: str = "generic") -> VersionRange:
         return all_versions(scheme, raw)
     body = _ALL_PREFIX.sub("", body)
     constraints: list[Constraint] = []
-    for part in body.split("|"):
-        part = _WORD_PREFIX.sub("", part.strip())
-        parsed = _parse_part(part)
+    for written in body.split("|"):
+        parsed = _parse_part(_WORD_PREFIX.sub("", written.strip()))
         if parsed is None:
             return unparsed(raw, scheme)
         constraints.extend(parsed)
@@ -432,11 +443,7 @@ def _vers_contains(constraints: Sequence[Constraint], version: str, scheme: str)
         current, nxt = bounds[i], bounds[i + 1]
         if i == 0 and current.comparator in ("<", "<=") and satisfies(current):
             return True
-        if (
-            i == len(bounds) - 2
-            and nxt.comparator in (">", ">=")
-            and satisfies(nxt)
-        ):
+        if i == len(bounds) - 2 and nxt.comparator in (">", ">=") and satisfies(nxt):
             return True
         if (
             current.comparator in (">", ">=")

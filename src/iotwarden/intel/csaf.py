@@ -105,7 +105,6 @@ class _Derived:
 
     component: str
     relates_to: tuple[str, ...]
-    name: str
     helper: _Helper
 
 
@@ -333,7 +332,7 @@ class _DocumentReader:
             fpn = _req_object(rel, "full_product_name", origin, path)
             name, product_id, helper = self._full_product_name(fpn, jp(path, "full_product_name"))
             self.names.setdefault(product_id, name)
-            derived.setdefault(product_id, _Derived(component, (relates,), name, helper))
+            derived.setdefault(product_id, _Derived(component, (relates,), helper))
         for index, item in enumerate(opt_list(tree, "product_paths", origin, ppath)):
             path = jp(ppath, "product_paths", index)
             pp = expect_object(item, origin, path)
@@ -346,7 +345,7 @@ class _DocumentReader:
             fpn = _req_object(pp, "full_product_name", origin, path)
             name, product_id, helper = self._full_product_name(fpn, jp(path, "full_product_name"))
             self.names.setdefault(product_id, name)
-            derived.setdefault(product_id, _Derived(component, tuple(nexts), name, helper))
+            derived.setdefault(product_id, _Derived(component, tuple(nexts), helper))
         for product_id in derived:
             self._resolve(product_id, derived)
 

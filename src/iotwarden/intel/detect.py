@@ -79,11 +79,17 @@ def _sniff_stream(doc: InputDocument) -> Sniff:
                     keys.add(value)
                     if value in _DECIDING_KEYS:
                         break
-                elif kind == "json-object" and "." not in prefix and prefix and event in (
-                    "string",
-                    "number",
-                    "boolean",
-                    "null",
+                elif (
+                    kind == "json-object"
+                    and "." not in prefix
+                    and prefix
+                    and event
+                    in (
+                        "string",
+                        "number",
+                        "boolean",
+                        "null",
+                    )
                 ):
                     scalars[prefix] = value
                 elif kind == "json-array":
@@ -137,7 +143,10 @@ def describe_unknown(found: Sniff) -> str:
         keys = ", ".join(sorted(found.top_keys)[:8]) or "none"
         return f"unknown format: a JSON object with top-level keys {keys}; expected one of {known}"
     if found.kind == "json-array":
-        return f"unknown format: a JSON array whose first element is not an OSV record; expected {known}"
+        return (
+            "unknown format: a JSON array whose first element is not an OSV record; "
+            f"expected {known}"
+        )
     if found.kind == "csv":
         return f"unknown format: CSV with columns {', '.join(found.header[:8])}; expected {known}"
     return f"unknown format: neither JSON nor CSV; expected one of {known}"

@@ -205,7 +205,7 @@ class _Ingestor:
         except (SQLAlchemyError, IoTWardenError) as e:
             failed = True
             self.problem(doc.origin, "", str(e))
-        except Exception as e:  # noqa: BLE001 - a parser bug must not abort the whole run
+        except Exception as e:
             failed = True
             log.exception("unexpected error while reading %s", doc.origin)
             self.problem(doc.origin, "", f"internal error while parsing ({type(e).__name__}: {e})")

@@ -132,7 +132,7 @@ def parse_record(record: Any, origin: str, path: str = "$") -> Advisory:
         if not isinstance(affected_list, list):
             raise DocumentError(origin, jp(path, "affected"), _expected("an array", affected_list))
         for i, entry in enumerate(affected_list):
-            product, n_ranges, n_git, listed = _affected(entry, osv_id, origin, path, i)
+            product, n_ranges, n_git, listed = _affected(entry, origin, path, i)
             affected.append(product)
             range_count += n_ranges
             git_count += n_git
@@ -260,7 +260,7 @@ def _references(record: JsonObject, origin: str, path: str) -> tuple[Reference, 
 
 
 def _affected(
-    entry: Any, osv_id: str, origin: str, path: str, index: int
+    entry: Any, origin: str, path: str, index: int
 ) -> tuple[AffectedProduct, int, int, bool]:
     """One affected entry: the product, its range count, GIT range count, has a versions list."""
     entry_path = f"{path}.affected[{index}]"

@@ -78,7 +78,7 @@ def iter_json_items(doc: InputDocument, prefix: str, path: str) -> Iterator[tupl
     index = -1
     try:
         with opened(doc) as fh:
-            for index, item in enumerate(ijson.items(fh, prefix, use_float=True)):  # noqa: B007
+            for index, item in enumerate(ijson.items(fh, prefix, use_float=True)):
                 yield index, item
     except ijson.JSONError as e:
         raise DocumentError(doc.origin, jp(path, index + 1), f"invalid JSON: {e}") from e
@@ -93,11 +93,16 @@ def top_level_scalars(doc: InputDocument, stop_at: str | None = None) -> dict[st
     try:
         with opened(doc) as fh:
             for prefix, event, value in ijson.parse(fh, use_float=True):
-                if prefix.count(".") == 0 and prefix and event in (
-                    "string",
-                    "number",
-                    "boolean",
-                    "null",
+                if (
+                    prefix.count(".") == 0
+                    and prefix
+                    and event
+                    in (
+                        "string",
+                        "number",
+                        "boolean",
+                        "null",
+                    )
                 ):
                     found[prefix] = value
                 if stop_at is not None and prefix == stop_at and event == "start_array":

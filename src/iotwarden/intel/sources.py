@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from iotwarden.core.errors import InputError
 from iotwarden.core.settings import settings
@@ -62,7 +62,7 @@ def _gzip_document(origin: str, path: Path) -> InputDocument:
     limit = settings().max_member_bytes
 
     def opener() -> IO[bytes]:
-        return _buffered(gzip.open(path, "rb"), limit, origin)
+        return _buffered(cast(IO[bytes], gzip.open(path, "rb")), limit, origin)
 
     return InputDocument(origin=origin, opener=opener, size=None)
 
@@ -104,11 +104,13 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                 continue
             bound = min(info.file_size, limits.max_member_bytes)
 
-            def opener(info: zipfile.ZipInfo = info, member: str = member) -> IO[bytes]:
+            def opener(
+                info: zipfile.ZipInfo = info, member: str = member, bound: int = bound
+            ) -> IO[bytes]:
                 raw: IO[bytes] = bundle.open(info)
                 if info.filename.lower().endswith(".gz"):
-                    raw = gzip.GzipFile(fileobj=raw, mode="rb")
-                    return _buffered(raw, limits.max_member_bytes, member)
+                    unpacked = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+                    return _buffered(unpacked, limits.max_member_bytes, member)
                 return _buffered(raw, bound, member)
 
             yield InputDocument(origin=member, opener=opener, size=info.file_size)

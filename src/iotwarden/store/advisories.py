@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from iotwarden.core.identifiers import IdentifierError, parse_cpe, parse_purl
@@ -197,8 +197,13 @@ class AdvisoryRepository:
             chunk = keys[start : start + _CHUNK]
             rows = conn.execute(
                 select(
-                    a.c.id, a.c.source, a.c.key, a.c.content_hash, a.c.modified,
-                    a.c.revision, a.c.spec_version,
+                    a.c.id,
+                    a.c.source,
+                    a.c.key,
+                    a.c.content_hash,
+                    a.c.modified,
+                    a.c.revision,
+                    a.c.spec_version,
                 ).where(a.c.key.in_({k for _, k in chunk}))
             )
             wanted = set(chunk)
@@ -349,7 +354,9 @@ class AdvisoryRepository:
             row["advisory_pk"] = pk
             out["kev_entries"].append(row)
 
-    def write_kev(self, entries: Sequence[KevEntry], document_id: int | None, conn: Connection) -> int:
+    def write_kev(
+        self, entries: Sequence[KevEntry], document_id: int | None, conn: Connection
+    ) -> int:
         rows = [_kev_row(e, document_id) for e in entries]
         self._upsert_kev(conn, rows)
         return len(rows)
@@ -548,7 +555,7 @@ class AdvisoryRepository:
         query: Select[Any] = select(a.c.id).order_by(
             a.c.modified.desc().nulls_last(), a.c.advisory_id
         )
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if criteria.ids:
             al = t.advisory_aliases
             conditions.append(

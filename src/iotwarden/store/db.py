@@ -36,7 +36,8 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
+    if head is None:  # pragma: no cover - a packaging error, not a user error
+        raise StoreError(f"no migrations found in {MIGRATIONS}")
     return head
 
 
