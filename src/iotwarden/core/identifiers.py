@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from packageurl import PackageURL
 
@@ -97,6 +98,31 @@ def parse_purl(text: str) -> PackageURL:
         return PackageURL.from_string(text.strip())
     except ValueError as e:
         raise IdentifierError(f"{text!r} is not a valid package URL: {e}") from e
+
+
+def split_purl(text: str) -> tuple[str, str | None, str]:
+    """(type, namespace, name) of a package URL, without building a PackageURL object.
+
+    This is the hot path of advisory ingestion; it follows the purl spec's parsing rules for
+    these three parts (type lower-cased, percent-decoding, '@version', '?qualifiers' and
+    '#subpath' stripped)."""
+    value = text.strip()
+    if not value.startswith("pkg:"):
+        raise IdentifierError(f"{text!r} is not a valid package URL: it must start with 'pkg:'")
+    value = value[4:].lstrip("/").split("#", 1)[0].split("?", 1)[0]
+    kind, sep, rest = value.partition("/")
+    if not sep or not kind or not rest.strip("/"):
+        raise IdentifierError(f"{text!r} is not a valid package URL: type and name are required")
+    rest = rest.strip("/")
+    at = rest.rfind("@")
+    if at > rest.rfind("/"):
+        rest = rest[:at]
+    segments = [unquote(seg) for seg in rest.split("/") if seg]
+    if not segments:
+        raise IdentifierError(f"{text!r} is not a valid package URL: the name is empty")
+    name = segments[-1]
+    namespace = "/".join(segments[:-1]) or None
+    return kind.lower(), namespace, name
 
 
 def purl_base(purl: PackageURL) -> str:

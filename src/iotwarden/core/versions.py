@@ -71,10 +71,12 @@ def _compare_generic(a: str, b: str) -> int:
         return -1 if ta[1] < tb[1] else 1  # type: ignore[operator]  # same rank, same type
     if len(ka) == len(kb):
         return 0
-    # The longer one is greater unless what it adds is a prerelease marker.
     longer, sign = (ka, 1) if len(ka) > len(kb) else (kb, -1)
-    extra = longer[min(len(ka), len(kb))]
-    return -sign if extra[0] == 0 else sign
+    rest = longer[min(len(ka), len(kb)) :]
+    if all(tok == (2, 0) for tok in rest):
+        return 0  # 2.0 == 2.0.0
+    # The longer one is greater unless what it adds is a prerelease marker.
+    return -sign if rest[0][0] == 0 else sign
 
 
 @functools.cache
@@ -255,6 +257,8 @@ def from_osv_events(
 
 
 def _sorted(constraints: Sequence[Constraint], scheme: str) -> tuple[Constraint, ...]:
+    if len(constraints) < 2:
+        return tuple(constraints)
     try:
         key = version_sort_key(scheme)
         return tuple(sorted(constraints, key=lambda c: key(c.version)))
@@ -284,7 +288,7 @@ _SPAN = re.compile(r"^(.+?)\s+(?:to|through|thru|-|–)\s+(.+)$", re.I)
 # a number ("13 SP2", "7.3 Update 11", "V3.15 P038"); "4.2 with custom build" is not one.
 _NOT_QUALIFIER = r"(?!(?:and|or|to|thru|through|with|for|until|up|before|after|prior)\b)"
 _VERSIONISH = re.compile(
-    r"^[A-Za-z]{0,8}[ _.-]?\d[\w.+~:-]*"
+    r"^[A-Za-z]{0,8}[_.-]?\d[\w.+~:-]*"
     rf"(?:[ _]{_NOT_QUALIFIER}[A-Za-z]{{0,8}}[ _]?\d+\w*){{0,3}}$",
     re.IGNORECASE,
 )
@@ -342,7 +346,10 @@ def _parse_part(part: str) -> list[Constraint] | None:
 
 def parse_vers(text: str) -> VersionRange:
     """Parse a `vers` URI. ``vers:all/...`` (seen in real CSAF) is read as the generic scheme."""
-    body = text.strip()[len("vers:") :]
+    stripped = text.strip()
+    if not stripped.lower().startswith("vers:"):
+        raise VersionError(f"{text!r} is not a vers range (it must start with 'vers:')")
+    body = stripped[len("vers:") :]
     scheme, sep, spec = body.partition("/")
     if not sep:
         raise VersionError(f"{text!r} is not a vers range (no '/' after the scheme)")

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
@@ -21,6 +22,8 @@ from iotwarden.intel.interface import InputDocument
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+#: Zip members up to this size are read into memory at once instead of streamed.
+SMALL_MEMBER_BYTES = 4 * 1024 * 1024
 DOCUMENT_SUFFIXES = (".json", ".csv", ".gz", ".zip", ".jsonl")
 
 
@@ -102,16 +105,24 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                     "refused as a possible zip bomb",
                 )
                 continue
-            bound = min(info.file_size, limits.max_member_bytes)
+            gzipped = name.endswith(".gz")
+            if not gzipped and info.file_size <= SMALL_MEMBER_BYTES:
+                # zipfile never yields more than the declared size, which was checked above:
+                # small members are read at once (the common case: one OSV record each).
+                try:
+                    data = bundle.read(info)
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+                    yield InputError(member, f"corrupt member ({e})")
+                    continue
+                yield InputDocument.from_bytes(member, data)
+                continue
 
-            def opener(
-                info: zipfile.ZipInfo = info, member: str = member, bound: int = bound
-            ) -> IO[bytes]:
+            def opener(info: zipfile.ZipInfo = info, member: str = member) -> IO[bytes]:
                 raw: IO[bytes] = bundle.open(info)
                 if info.filename.lower().endswith(".gz"):
                     unpacked = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
                     return _buffered(unpacked, limits.max_member_bytes, member)
-                return _buffered(raw, bound, member)
+                return _buffered(raw, min(info.file_size, limits.max_member_bytes), member)
 
             yield InputDocument(origin=member, opener=opener, size=info.file_size)
 

@@ -5,7 +5,9 @@ entries and EPSS scores back for views, searches and the exposure engine."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -13,10 +15,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from iotwarden.core.identifiers import IdentifierError, parse_cpe, parse_purl
+from iotwarden.core.identifiers import IdentifierError, parse_cpe, split_purl
 from iotwarden.core.identifiers import normalise_name as norm
 from iotwarden.core.models import (
     Advisory,
@@ -112,16 +124,17 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+@functools.lru_cache(maxsize=65536)
 def _purl_parts(purl: str | None) -> tuple[str | None, str | None, str | None]:
     if not purl:
         return None, None, None
     try:
-        parsed = parse_purl(purl)
+        return split_purl(purl)
     except IdentifierError:
         return None, None, None
-    return parsed.type, parsed.namespace, parsed.name
 
 
+@functools.lru_cache(maxsize=65536)
 def _cpe_parts(cpe: str | None) -> tuple[str | None, str | None]:
     if not cpe:
         return None, None
@@ -193,23 +206,27 @@ class AdvisoryRepository:
     ) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         a = t.advisories
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            rows = conn.execute(
-                select(
-                    a.c.id,
-                    a.c.source,
-                    a.c.key,
-                    a.c.content_hash,
-                    a.c.modified,
-                    a.c.revision,
-                    a.c.spec_version,
-                ).where(a.c.key.in_({k for _, k in chunk}))
-            )
-            wanted = set(chunk)
-            for row in rows:
-                if (row.source, row.key) in wanted:
-                    found[(row.source, row.key)] = {
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, key in keys:
+            by_source[source].append(key)
+        for source, source_keys in by_source.items():
+            # (source, key) is the unique index: filter on both so that it is used.
+            for start in range(0, len(source_keys), _CHUNK):
+                rows = conn.execute(
+                    select(
+                        a.c.id,
+                        a.c.key,
+                        a.c.content_hash,
+                        a.c.modified,
+                        a.c.revision,
+                        a.c.spec_version,
+                    ).where(
+                        a.c.source == source,
+                        a.c.key.in_(source_keys[start : start + _CHUNK]),
+                    )
+                )
+                for row in rows:
+                    found[(source, row.key)] = {
                         "id": row.id,
                         "content_hash": row.content_hash,
                         "modified": row.modified,
@@ -227,7 +244,7 @@ class AdvisoryRepository:
 
     def _insert_advisories(self, conn: Connection, items: list[tuple[Advisory, str, str]]) -> None:
         now = dt.datetime.now(dt.UTC)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "source": adv.source.value,
                 "key": adv.key,
@@ -249,33 +266,34 @@ class AdvisoryRepository:
             }
             for adv, origin, digest in items
         ]
-        result = conn.execute(
-            insert(t.advisories).returning(t.advisories.c.id, sort_by_parameter_order=True),
-            rows,
-        )
-        pks = [row[0] for row in result]
+        # Plain executemany, then one lookup of the new ids by (source, key): cheaper than
+        # RETURNING with parameter order, which SQLite can only do row by row.
+        pks = _insert_returning_ids(conn, t.advisories, rows)
         children: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for pk, (adv, _, _) in zip(pks, items, strict=True):
             self._child_rows(pk, adv, children)
         for table in (*t.ADVISORY_CHILD_TABLES, t.kev_entries):
             rows_for = children.get(table.name)
-            if rows_for:
-                if table is t.kev_entries:
-                    self._upsert_kev(conn, rows_for)
-                else:
-                    conn.execute(insert(table), rows_for)
+            if not rows_for:
+                continue
+            if table is t.kev_entries:
+                self._upsert_kev(conn, rows_for)
+            else:
+                _bulk_insert(conn, table, rows_for)
 
     @staticmethod
     def _child_rows(pk: int, adv: Advisory, out: dict[str, list[dict[str, Any]]]) -> None:
-        seen_alias: set[str] = set()
-        for alias, kind in (
-            [(adv.id, "id")]
-            + [(v, "vuln") for v in adv.vuln_ids]
-            + [(a, "alias") for a in adv.aliases]
-        ):
-            if alias and alias not in seen_alias:
-                seen_alias.add(alias)
-                out["advisory_aliases"].append({"advisory_pk": pk, "alias": alias, "kind": kind})
+        # One row per name; the record's own id is 'idvuln' when it is also a vulnerability id
+        # it covers (a CVE record), so that both facts survive the round trip.
+        names: dict[str, str] = {adv.id: "idvuln" if adv.id in adv.vuln_ids else "id"}
+        for vuln in adv.vuln_ids:
+            names.setdefault(vuln, "vuln")
+        for alias in adv.aliases:
+            names.setdefault(alias, "alias")
+        aliases = out["advisory_aliases"]
+        for alias, kind in names.items():
+            if alias:
+                aliases.append({"advisory_pk": pk, "alias": alias, "kind": kind})
         for ap in adv.affected:
             ident = ap.identity
             ptype, pns, pname = _purl_parts(ident.purl)
@@ -483,7 +501,7 @@ class AdvisoryRepository:
                     key=row.key,
                     id=row.advisory_id,
                     aliases=tuple(n for n, k in own if k == "alias"),
-                    vuln_ids=tuple(n for n, k in own if k == "vuln"),
+                    vuln_ids=tuple(n for n, k in own if k in ("idvuln", "vuln")),
                     title=row.title,
                     description=row.description,
                     published=_utc(row.published),
@@ -642,6 +660,45 @@ class SearchCriteria:
     sources: tuple[AdvisoryFormat, ...] = ()
     include_withdrawn: bool = False
     limit: int = 100
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows through the driver's executemany, converting values with each column
+    type's own bind processor (as SQLAlchemy would) but without its per-row statement work,
+    which costs more than the database write itself at feed scale."""
+    columns = list(rows[0])
+    dialect = conn.dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({quoted}) "  # noqa: S608 - names come from our schema
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    getter = operator.itemgetter(*columns)
+    converting = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = getter(row) if len(columns) > 1 else (row[columns[0]],)
+        if converting:
+            converted = list(values)
+            for i, proc in converting:
+                converted[i] = proc(converted[i])
+            values = tuple(converted)
+        params.append(values)
+    conn.exec_driver_sql(sql, params)
+
+
+def _insert_returning_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new primary keys in row order."""
+    if conn.dialect.name == "sqlite":
+        # One executemany inside our write transaction: SQLite holds the write lock throughout
+        # and numbers the rows consecutively after the current largest rowid.
+        _bulk_insert(conn, table, rows)
+        last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
+    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(row[0]) for row in result]
 
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
