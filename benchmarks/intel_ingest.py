@@ -124,7 +124,7 @@ def child(bundle: str, db: str) -> None:
     start = time.perf_counter()
     report = ingest(store, [bundle])
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # this process only
     print(
         json.dumps(
             {
@@ -137,14 +137,49 @@ def child(bundle: str, db: str) -> None:
     )
 
 
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and all its descendants (the parsing workers), in MiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[pid] = int(line.split()[1])
+    total = 0
+    for pid, kib in rss.items():
+        walk = pid
+        while walk and walk != root:
+            walk = parents.get(walk, 0)
+        if walk == root:
+            total += kib
+    return total / 1024
+
+
 def run_child(bundle: Path, db: str) -> dict[str, float]:
-    out = subprocess.run(
+    """Ingest in a fresh process; sample the whole process tree's memory while it runs."""
+    proc = subprocess.Popen(
         [sys.executable, __file__, "--child", str(bundle), "--db", db],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mib(proc.pid))
+        time.sleep(0.25)
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed with status {proc.returncode}")
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result["tree_peak_rss_mib"] = peak
     return result
 
 
@@ -177,16 +212,18 @@ def main() -> None:
     print(f"baseline (read + parse JSON only): {floor:.1f} s = {args.count / floor:,.0f} records/s")
     print(
         f"ingest (first): {first['seconds']:.1f} s = {rate:,.0f} advisories/s, "
-        f"peak RSS {first['peak_rss_mib']:.0f} MiB, added {first['added']:,}, "
+        f"peak RSS {first['peak_rss_mib']:.0f} MiB (with workers "
+        f"{first['tree_peak_rss_mib']:.0f} MiB), added {first['added']:,}, "
         f"problems {first['problems']}"
     )
     print(
         f"ingest (again, all unchanged): {again['seconds']:.1f} s = "
         f"{args.count / again['seconds']:,.0f} advisories/s, "
-        f"peak RSS {again['peak_rss_mib']:.0f} MiB"
+        f"peak RSS {again['peak_rss_mib']:.0f} MiB (with workers "
+        f"{again['tree_peak_rss_mib']:.0f} MiB)"
     )
     print(f"ratio ingest/baseline: {first['seconds'] / floor:.2f}x")
-    verdict = "meets" if rate >= 5000 and first["peak_rss_mib"] < 1024 else "MISSES"
+    verdict = "meets" if rate >= 5000 and first["tree_peak_rss_mib"] < 1024 else "MISSES"
     print(f"target >= 5,000 advisories/s and < 1 GiB RSS: {verdict}")
 
 

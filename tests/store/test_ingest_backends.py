@@ -263,7 +263,9 @@ def _check_consistency(store: Store) -> int:
             names[pk] = {record["id"], *record["aliases"]}
         assert all(v == (3, 1, 1) for v in expected.values())
         found: dict[int, list[int]] = {pk: [0, 0, 0] for pk in expected}
-        tables = (al, t.affected_products, t.advisory_references)
+        for pk, links in conn.execute(select(a.c.id, a.c.reference_links)):
+            found[pk][2] = len(links or ())
+        tables = (al, t.affected_products)
         for position, table in enumerate(tables):
             for pk, count in conn.execute(
                 select(table.c.advisory_pk, func.count()).group_by(table.c.advisory_pk)
@@ -330,7 +332,6 @@ def test_killed_ingest_leaves_whole_batches_and_resumes(
         assert counts["advisories"] == BUNDLE_RECORDS
         assert counts["advisory_aliases"] == 3 * BUNDLE_RECORDS
         assert counts["affected_products"] == BUNDLE_RECORDS
-        assert counts["advisory_references"] == BUNDLE_RECORDS
     finally:
         reopened.close()
 

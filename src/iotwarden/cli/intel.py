@@ -65,11 +65,10 @@ class _ProgressObserver:
         self.progress.advance(self.task)
 
     def problem(self, problem: IngestProblem) -> None:
+        # Shown live only on a terminal (long runs); the summary lists them all at the end.
         self.problems += 1
-        if self.problems <= 20:
+        if self.progress.live.is_started and self.problems <= 20:
             self.progress.console.print(f"[yellow]problem:[/] {problem}", highlight=False)
-        elif self.problems == 21:
-            self.progress.console.print("[yellow]… more problems: see the summary[/]")
 
 
 def _count_inputs(paths: list[str]) -> int | None:

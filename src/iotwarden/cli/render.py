@@ -27,7 +27,8 @@ def ingest_summary(console: Console, report: IngestReport) -> None:
     adv = report.advisories
     formats = ", ".join(f"{n} {f}" for f, n in sorted(report.formats.items())) or "none"
     console.print(
-        f"Read [bold]{report.documents}[/] documents ({formats}); "
+        f"Read [bold]{report.documents}[/] document{'' if report.documents == 1 else 's'} "
+        f"({formats}); "
         f"[red]{report.failed_documents}[/] failed.",
         highlight=False,
     )
@@ -107,7 +108,7 @@ def vulnerability(console: Console, view: VulnerabilityView) -> None:
             sig.add_row(f"KEV {k.cve_id}", value, kev.source)
         for ep in view.epss:
             e = ep.value
-            pct = f", percentile {e.percentile:.3f}" if e.percentile is not None else ""
+            pct = f", percentile {e.percentile * 100:.3f}%" if e.percentile is not None else ""
             date = e.score_date.isoformat() if e.score_date else "unknown date"
             sig.add_row(f"EPSS {e.cve_id}", f"{e.epss:.5f}{pct} ({date})", ep.source)
         console.print(sig)

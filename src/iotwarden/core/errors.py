@@ -31,6 +31,9 @@ class InputError(IntelError):
         self.origin = origin
         self.message = message
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        return (type(self), (self.origin, self.message))
+
 
 class DocumentError(IntelError):
     """A document (or one record inside it) is malformed: names the document and the JSON path."""
@@ -41,6 +44,10 @@ class DocumentError(IntelError):
         self.origin = origin
         self.json_path = json_path
         self.message = message
+
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, str, str]]:
+        # Crosses process boundaries (parsing workers): rebuild from the fields.
+        return (type(self), (self.origin, self.json_path, self.message))
 
 
 class UnknownFormatError(DocumentError):

@@ -24,7 +24,9 @@ class Settings:
     max_member_bytes: int = 1024 * 1024 * 1024
     max_compression_ratio: int = 200
     #: Records written per transaction during ingestion.
-    ingest_batch_size: int = 1000
+    ingest_batch_size: int = 2000
+    #: Worker processes that parse many small documents while the main process writes.
+    ingest_workers: int = 0
 
 
 def default_db_url() -> str:
@@ -32,7 +34,7 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir / 'iotwarden.db'}"
 
 
-def _int_env(name: str, default: int, scale: int = 1) -> int:
+def _int_env(name: str, default: int, scale: int = 1, minimum: int = 1) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default * scale
@@ -40,8 +42,8 @@ def _int_env(name: str, default: int, scale: int = 1) -> int:
         number = int(value)
     except ValueError as e:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from e
-    if number <= 0:
-        raise SettingsError(f"{name} must be positive, not {value!r}")
+    if number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value!r}")
     return number * scale
 
 
@@ -52,8 +54,15 @@ def from_environment() -> Settings:
         max_document_bytes=_int_env("IOTWARDEN_MAX_DOCUMENT_MB", 256, mib),
         max_member_bytes=_int_env("IOTWARDEN_MAX_MEMBER_MB", 1024, mib),
         max_compression_ratio=_int_env("IOTWARDEN_MAX_COMPRESSION_RATIO", 200),
-        ingest_batch_size=_int_env("IOTWARDEN_INGEST_BATCH", 1000),
+        ingest_batch_size=_int_env("IOTWARDEN_INGEST_BATCH", 2000),
+        ingest_workers=_int_env("IOTWARDEN_INGEST_WORKERS", default_workers(), minimum=0),
     )
+
+
+def default_workers() -> int:
+    """One parsing worker per core beyond the one that writes, at least one on two cores."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(cores, 4)
 
 
 _current: Settings | None = None

@@ -10,8 +10,8 @@ from typing import Any
 import ijson
 
 from iotwarden.core.errors import DocumentError, UnknownFormatError
-from iotwarden.intel.interface import AdvisoryParser, InputDocument, Sniff, opened
-from iotwarden.intel.reading import _STREAM_ERRORS, _stream_error, parse_json_bytes
+from iotwarden.intel.interface import UTF8_BOM, AdvisoryParser, InputDocument, Sniff, opened
+from iotwarden.intel.reading import _STREAM_ERRORS, _stream_error, parse_json_bytes, read_upto
 
 #: Documents up to this size are read whole once and handed to the parser already parsed.
 WHOLE_READ_LIMIT = 8 * 1024 * 1024
@@ -33,13 +33,14 @@ _DECIDING_KEYS = frozenset(
 
 def sniff(doc: InputDocument) -> Sniff:
     """Describe the document's shape. Raises DocumentError for empty or undecodable input."""
-    try:
-        with opened(doc) as fh:
-            head = fh.read(WHOLE_READ_LIMIT + 1)
-    except _STREAM_ERRORS as e:
-        raise DocumentError(doc.origin, "", f"cannot be read: {_stream_error(e)}") from e
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
+    if doc.data is not None and len(doc.data) <= WHOLE_READ_LIMIT:
+        head = doc.data[3:] if doc.data.startswith(UTF8_BOM) else doc.data
+    else:
+        try:
+            with opened(doc) as fh:
+                head = read_upto(fh, WHOLE_READ_LIMIT, doc.size)
+        except _STREAM_ERRORS as e:
+            raise DocumentError(doc.origin, "", f"cannot be read: {_stream_error(e)}") from e
     stripped = head.lstrip()
     if not stripped:
         raise DocumentError(doc.origin, "", "the document is empty")

@@ -8,7 +8,7 @@ import io
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, ClassVar
+from typing import IO, Any, ClassVar, cast
 
 from iotwarden.core.errors import DocumentError
 from iotwarden.core.models import Advisory, AdvisoryFormat, EpssScore, KevEntry
@@ -27,13 +27,18 @@ class InputDocument:
     origin: str
     opener: Callable[[], IO[bytes]]
     size: int | None = None
+    #: The content, when it is already in memory (tests, callers holding bytes).
+    data: bytes | None = None
+    #: Where a small zip member lies (a sources.ZipMember), so that a parsing worker process
+    #: can read it itself instead of receiving its bytes.
+    zip_member: object = None
 
     def open(self) -> IO[bytes]:
         return self.opener()
 
     @classmethod
     def from_bytes(cls, origin: str, data: bytes) -> InputDocument:
-        return cls(origin=origin, opener=lambda: io.BytesIO(data), size=len(data))
+        return cls(origin=origin, opener=lambda: io.BytesIO(data), size=len(data), data=data)
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,18 @@ class AdvisoryParser(ABC):
         unusable; yield a DocumentError for one bad record inside a stream of good ones."""
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 @contextlib.contextmanager
 def opened(doc: InputDocument) -> Iterator[IO[bytes]]:
-    fh = doc.open()
+    """Open a document for reading, past a UTF-8 byte order mark if it has one (JSON parsers
+    reject it; some Windows tools write it)."""
+    raw = doc.open()
+    fh = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     try:
+        if fh.peek(3)[:3] == UTF8_BOM:
+            fh.read(3)
         yield fh
     finally:
         fh.close()

@@ -8,7 +8,7 @@ import gzip
 import re
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import ijson
 import orjson
@@ -30,12 +30,34 @@ def jp(base: str, *parts: str | int) -> str:
     return out
 
 
+def read_upto(fh: IO[bytes], limit: int, size_hint: int | None = None) -> bytes:
+    """Read at most ``limit`` + 1 bytes, never asking the reader for much more than the
+    document holds (a buffered read allocates all it is asked for up front)."""
+    chunks: list[bytes] = []
+    total = 0
+    step = size_hint + 1 if size_hint is not None else _STEP
+    while total <= limit:
+        piece = fh.read(min(step, limit + 1 - total))
+        if not piece:
+            fh.read(1)  # surfaces a truncation that the reader held back at end of data
+            break
+        chunks.append(piece)
+        total += len(piece)
+        step = _STEP
+    return b"".join(chunks)
+
+
+_STEP = 1024 * 1024
+
+
 def read_bounded(doc: InputDocument, limit: int | None = None) -> bytes:
     """Read a whole document, refusing more than ``limit`` bytes (default: settings)."""
     limit = limit if limit is not None else settings().max_document_bytes
+    if doc.data is not None and len(doc.data) <= limit:
+        return doc.data
     try:
         with opened(doc) as fh:
-            data = fh.read(limit + 1)
+            data = read_upto(fh, limit, doc.size)
     except _STREAM_ERRORS as e:
         raise InputError(doc.origin, f"cannot be read: {_stream_error(e)}") from e
     if len(data) > limit:

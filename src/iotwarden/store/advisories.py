@@ -7,17 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
+    JSON,
+    Boolean,
     ColumnElement,
     Connection,
+    LargeBinary,
     Select,
     and_,
     delete,
@@ -67,7 +70,7 @@ class WriteResult(StrEnum):
 
 @dataclass
 class BatchOutcome:
-    results: list[tuple[Advisory, WriteResult]] = field(default_factory=list)
+    results: list[tuple[PreparedAdvisory, WriteResult]] = field(default_factory=list)
 
 
 # --- codecs -----------------------------------------------------------------------------------
@@ -89,10 +92,6 @@ def range_from_json(data: dict[str, Any]) -> VersionRange:
         constraints=tuple(Constraint(op, v) for op, v in data.get("constraints", ())),
         raw=data.get("raw"),
     )
-
-
-def content_hash(advisory: Advisory) -> str:
-    return hashlib.sha256(advisory.raw).hexdigest()
 
 
 def _revision_key(
@@ -148,6 +147,194 @@ def _cpe_parts(cpe: str | None) -> tuple[str | None, str | None]:
 # --- repository -------------------------------------------------------------------------------
 
 
+ADVISORY_COLUMNS = (
+    "source",
+    "key",
+    "advisory_id",
+    "title",
+    "description",
+    "published",
+    "modified",
+    "revision",
+    "spec_version",
+    "status",
+    "withdrawn_at",
+    "git_only",
+    "publisher",
+    "content_hash",
+    "raw",
+    "cwes",
+    "reference_links",
+)
+#: Column order of each child table's prepared rows (the advisory's pk comes first on write).
+CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "advisory_aliases": ("alias", "kind"),
+    "affected_products": (
+        "vuln_id",
+        "status",
+        "purl",
+        "purl_type",
+        "purl_namespace",
+        "purl_name",
+        "cpe",
+        "cpe_vendor",
+        "cpe_product",
+        "vendor",
+        "product",
+        "vendor_norm",
+        "product_norm",
+        "model_numbers",
+        "product_ref",
+        "ecosystem",
+        "ranges",
+        "default_status",
+        "conditions",
+        "justification",
+        "fixed_versions",
+        "source_path",
+    ),
+    "remediations": (
+        "vuln_id",
+        "category",
+        "details",
+        "url",
+        "product_refs",
+        "fixed_versions",
+        "date",
+    ),
+    "scores": ("vuln_id", "version", "vector", "base_score", "severity", "source", "valid"),
+    "statements": ("vuln_id", "kind", "category", "details", "product_refs", "date"),
+}
+
+
+class PreparedAdvisory(NamedTuple):
+    """An advisory already turned into table rows (JSON columns serialised, raw compressed).
+
+    A NamedTuple of plain values rather than a dataclass because it crosses process
+    boundaries by the hundred thousand when parsing runs in worker processes: it pickles
+    several times faster than the nested frozen dataclasses it is made from."""
+
+    source: str
+    key: str
+    id: str
+    revision_key: tuple[Any, ...]
+    content_hash: str
+    row: tuple[Any, ...]  # ADVISORY_COLUMNS
+    children: dict[str, list[tuple[Any, ...]]]  # CHILD_COLUMNS, without the advisory pk
+    kev: list[dict[str, Any]]
+
+
+def _json_text(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value else None
+
+
+def prepare(adv: Advisory) -> PreparedAdvisory:
+    """Turn an advisory into rows ready for the store; pure, so it can run in any process."""
+    digest = hashlib.sha256(adv.raw).hexdigest()
+    row = (
+        adv.source.value,
+        adv.key,
+        adv.id,
+        adv.title,
+        adv.description,
+        adv.published,
+        adv.modified,
+        adv.revision,
+        adv.spec_version,
+        adv.status.value,
+        adv.withdrawn_at,
+        adv.git_only,
+        adv.publisher,
+        digest,
+        zlib.compress(adv.raw, 1),
+        _json_text([[w.cwe_id, w.vuln_id] for w in adv.weaknesses]),
+        _json_text([[ref.url, ref.type] for ref in adv.references]),
+    )
+    # One row per name; the record's own id is 'idvuln' when it is also a vulnerability id
+    # it covers (a CVE record), so that both facts survive the round trip.
+    names: dict[str, str] = {adv.id: "idvuln" if adv.id in adv.vuln_ids else "id"}
+    for vuln in adv.vuln_ids:
+        names.setdefault(vuln, "vuln")
+    for alias in adv.aliases:
+        names.setdefault(alias, "alias")
+    children: dict[str, list[tuple[Any, ...]]] = {
+        "advisory_aliases": [(alias, kind) for alias, kind in names.items() if alias]
+    }
+    affected = []
+    for ap in adv.affected:
+        ident = ap.identity
+        ptype, pns, pname = _purl_parts(ident.purl)
+        cvendor, cproduct = _cpe_parts(ident.cpe)
+        affected.append(
+            (
+                ap.vuln_id,
+                ap.status.value,
+                ident.purl,
+                ptype,
+                pns,
+                pname,
+                ident.cpe,
+                cvendor,
+                cproduct,
+                ident.vendor,
+                ident.product,
+                norm(ident.vendor),
+                norm(ident.product),
+                _json_text(list(ident.model_numbers)),
+                ident.product_ref,
+                ident.ecosystem,
+                orjson.dumps([range_to_json(r) for r in ap.ranges]).decode(),
+                ap.default_status.value if ap.default_status else None,
+                _json_text(list(ap.conditions)),
+                ap.justification,
+                _json_text(list(ap.fixed_versions)),
+                ap.source_path,
+            )
+        )
+    if affected:
+        children["affected_products"] = affected
+    if adv.remediations:
+        children["remediations"] = [
+            (
+                rem.vuln_id,
+                rem.category.value,
+                rem.details,
+                rem.url,
+                _json_text(list(rem.product_refs)),
+                _json_text(list(rem.fixed_versions)),
+                rem.date,
+            )
+            for rem in adv.remediations
+        ]
+    if adv.scores:
+        children["scores"] = [
+            (sc.vuln_id, sc.version, sc.vector, sc.base_score, sc.severity, sc.source, sc.valid)
+            for sc in adv.scores
+        ]
+    if adv.statements:
+        children["statements"] = [
+            (
+                st.vuln_id,
+                st.kind,
+                st.category,
+                st.details,
+                _json_text(list(st.product_refs)),
+                st.date,
+            )
+            for st in adv.statements
+        ]
+    return PreparedAdvisory(
+        source=adv.source.value,
+        key=adv.key,
+        id=adv.id,
+        revision_key=_revision_key(adv.modified, adv.revision, adv.spec_version),
+        content_hash=digest,
+        row=row,
+        children=children,
+        kev=[_kev_row(kev, None) for kev in adv.kev],
+    )
+
+
 class AdvisoryRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -156,50 +343,47 @@ class AdvisoryRepository:
     # writes ------------------------------------------------------------------------------------
 
     def write_advisories(
-        self, batch: Sequence[tuple[Advisory, str]], conn: Connection
+        self, batch: Sequence[tuple[Advisory | PreparedAdvisory, str]], conn: Connection
     ) -> BatchOutcome:
-        """Write (advisory, origin) pairs inside the caller's transaction."""
+        """Write (advisory, origin) pairs inside the caller's transaction. Advisories may come
+        already prepared (see :func:`prepare`), e.g. by a parsing worker process."""
         outcome = BatchOutcome()
         # Within one batch the newest revision of a key wins, like across batches.
-        newest: dict[tuple[str, str], tuple[Advisory, str]] = {}
-        for advisory, origin in batch:
-            k = (advisory.source.value, advisory.key)
+        newest: dict[tuple[str, str], tuple[PreparedAdvisory, str]] = {}
+        for item, origin in batch:
+            prepared = item if isinstance(item, PreparedAdvisory) else prepare(item)
+            k = (prepared.source, prepared.key)
             held = newest.get(k)
-            if held is None or is_newer(self._key_of(advisory), self._key_of(held[0])):
+            if held is None or is_newer(prepared.revision_key, held[0].revision_key):
                 if held is not None:
                     outcome.results.append((held[0], WriteResult.STALE))
-                newest[k] = (advisory, origin)
+                newest[k] = (prepared, origin)
             else:
-                outcome.results.append((advisory, WriteResult.STALE))
+                outcome.results.append((prepared, WriteResult.STALE))
         stored = self._stored_revisions(conn, list(newest))
         to_delete: list[int] = []
-        to_insert: list[tuple[Advisory, str, str]] = []
-        for k, (advisory, origin) in newest.items():
-            digest = content_hash(advisory)
+        to_insert: list[tuple[PreparedAdvisory, str]] = []
+        for k, (prepared, origin) in newest.items():
             existing = stored.get(k)
             if existing is None:
-                to_insert.append((advisory, origin, digest))
-                outcome.results.append((advisory, WriteResult.ADDED))
-            elif existing["content_hash"] == digest:
-                outcome.results.append((advisory, WriteResult.UNCHANGED))
+                to_insert.append((prepared, origin))
+                outcome.results.append((prepared, WriteResult.ADDED))
+            elif existing["content_hash"] == prepared.content_hash:
+                outcome.results.append((prepared, WriteResult.UNCHANGED))
             elif is_newer(
-                self._key_of(advisory),
+                prepared.revision_key,
                 _revision_key(existing["modified"], existing["revision"], existing["spec"]),
             ):
                 to_delete.append(existing["id"])
-                to_insert.append((advisory, origin, digest))
-                outcome.results.append((advisory, WriteResult.UPDATED))
+                to_insert.append((prepared, origin))
+                outcome.results.append((prepared, WriteResult.UPDATED))
             else:
-                outcome.results.append((advisory, WriteResult.STALE))
+                outcome.results.append((prepared, WriteResult.STALE))
         if to_delete:
             self._delete_advisories(conn, to_delete)
         if to_insert:
             self._insert_advisories(conn, to_insert)
         return outcome
-
-    @staticmethod
-    def _key_of(advisory: Advisory) -> tuple[Any, ...]:
-        return _revision_key(advisory.modified, advisory.revision, advisory.spec_version)
 
     def _stored_revisions(
         self, conn: Connection, keys: list[tuple[str, str]]
@@ -242,135 +426,27 @@ class AdvisoryRepository:
                 conn.execute(delete(table).where(table.c.advisory_pk.in_(chunk)))
             conn.execute(delete(t.advisories).where(t.advisories.c.id.in_(chunk)))
 
-    def _insert_advisories(self, conn: Connection, items: list[tuple[Advisory, str, str]]) -> None:
+    def _insert_advisories(
+        self, conn: Connection, items: list[tuple[PreparedAdvisory, str]]
+    ) -> None:
         now = dt.datetime.now(dt.UTC)
-        rows: list[dict[str, Any]] = [
-            {
-                "source": adv.source.value,
-                "key": adv.key,
-                "advisory_id": adv.id,
-                "title": adv.title,
-                "description": adv.description,
-                "published": adv.published,
-                "modified": adv.modified,
-                "revision": adv.revision,
-                "spec_version": adv.spec_version,
-                "status": adv.status.value,
-                "withdrawn_at": adv.withdrawn_at,
-                "git_only": adv.git_only,
-                "publisher": adv.publisher,
-                "content_hash": digest,
-                "origin": origin,
-                "ingested_at": now,
-                "raw": zlib.compress(adv.raw, 1),
-            }
-            for adv, origin, digest in items
-        ]
-        # Plain executemany, then one lookup of the new ids by (source, key): cheaper than
-        # RETURNING with parameter order, which SQLite can only do row by row.
-        pks = _insert_returning_ids(conn, t.advisories, rows)
-        children: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for pk, (adv, _, _) in zip(pks, items, strict=True):
-            self._child_rows(pk, adv, children)
-        for table in (*t.ADVISORY_CHILD_TABLES, t.kev_entries):
+        rows = [(*prepared.row, origin, now) for prepared, origin in items]
+        pks = _insert_returning_ids(
+            conn, t.advisories, (*ADVISORY_COLUMNS, "origin", "ingested_at"), rows
+        )
+        children: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        kev_rows: list[dict[str, Any]] = []
+        for pk, (prepared, _) in zip(pks, items, strict=True):
+            for name, table_rows in prepared.children.items():
+                children[name].extend((pk, *row) for row in table_rows)
+            for kev in prepared.kev:
+                kev_rows.append(kev | {"advisory_pk": pk})
+        for table in t.ADVISORY_CHILD_TABLES:
             rows_for = children.get(table.name)
-            if not rows_for:
-                continue
-            if table is t.kev_entries:
-                self._upsert_kev(conn, rows_for)
-            else:
-                _bulk_insert(conn, table, rows_for)
-
-    @staticmethod
-    def _child_rows(pk: int, adv: Advisory, out: dict[str, list[dict[str, Any]]]) -> None:
-        # One row per name; the record's own id is 'idvuln' when it is also a vulnerability id
-        # it covers (a CVE record), so that both facts survive the round trip.
-        names: dict[str, str] = {adv.id: "idvuln" if adv.id in adv.vuln_ids else "id"}
-        for vuln in adv.vuln_ids:
-            names.setdefault(vuln, "vuln")
-        for alias in adv.aliases:
-            names.setdefault(alias, "alias")
-        aliases = out["advisory_aliases"]
-        for alias, kind in names.items():
-            if alias:
-                aliases.append({"advisory_pk": pk, "alias": alias, "kind": kind})
-        for ap in adv.affected:
-            ident = ap.identity
-            ptype, pns, pname = _purl_parts(ident.purl)
-            cvendor, cproduct = _cpe_parts(ident.cpe)
-            out["affected_products"].append(
-                {
-                    "advisory_pk": pk,
-                    "vuln_id": ap.vuln_id,
-                    "status": ap.status.value,
-                    "purl": ident.purl,
-                    "purl_type": ptype,
-                    "purl_namespace": pns,
-                    "purl_name": pname,
-                    "cpe": ident.cpe,
-                    "cpe_vendor": cvendor,
-                    "cpe_product": cproduct,
-                    "vendor": ident.vendor,
-                    "product": ident.product,
-                    "vendor_norm": norm(ident.vendor),
-                    "product_norm": norm(ident.product),
-                    "model_numbers": list(ident.model_numbers) or None,
-                    "product_ref": ident.product_ref,
-                    "ecosystem": ident.ecosystem,
-                    "ranges": [range_to_json(r) for r in ap.ranges],
-                    "default_status": ap.default_status.value if ap.default_status else None,
-                    "conditions": list(ap.conditions) or None,
-                    "justification": ap.justification,
-                    "fixed_versions": list(ap.fixed_versions) or None,
-                    "source_path": ap.source_path,
-                }
-            )
-        for rem in adv.remediations:
-            out["remediations"].append(
-                {
-                    "advisory_pk": pk,
-                    "vuln_id": rem.vuln_id,
-                    "category": rem.category.value,
-                    "details": rem.details,
-                    "url": rem.url,
-                    "product_refs": list(rem.product_refs) or None,
-                    "fixed_versions": list(rem.fixed_versions) or None,
-                    "date": rem.date,
-                }
-            )
-        for sc in adv.scores:
-            out["scores"].append(
-                {
-                    "advisory_pk": pk,
-                    "vuln_id": sc.vuln_id,
-                    "version": sc.version,
-                    "vector": sc.vector,
-                    "base_score": sc.base_score,
-                    "severity": sc.severity,
-                    "source": sc.source,
-                    "valid": sc.valid,
-                }
-            )
-        for w in adv.weaknesses:
-            out["weaknesses"].append({"advisory_pk": pk, "vuln_id": w.vuln_id, "cwe_id": w.cwe_id})
-        for ref in adv.references:
-            out["advisory_references"].append({"advisory_pk": pk, "url": ref.url, "type": ref.type})
-        for st in adv.statements:
-            out["statements"].append(
-                {
-                    "advisory_pk": pk,
-                    "vuln_id": st.vuln_id,
-                    "kind": st.kind,
-                    "category": st.category,
-                    "details": st.details,
-                    "product_refs": list(st.product_refs) or None,
-                    "date": st.date,
-                }
-            )
-        for kev in adv.kev:
-            row = _kev_row(kev, None)
-            row["advisory_pk"] = pk
-            out["kev_entries"].append(row)
+            if rows_for:
+                _bulk_insert(conn, table, ("advisory_pk", *CHILD_COLUMNS[table.name]), rows_for)
+        if kev_rows:
+            self._upsert_kev(conn, kev_rows)
 
     def write_kev(
         self, entries: Sequence[KevEntry], document_id: int | None, conn: Connection
@@ -476,8 +552,6 @@ class AdvisoryRepository:
             t.affected_products,
             t.remediations,
             t.scores,
-            t.weaknesses,
-            t.advisory_references,
             t.statements,
             t.kev_entries,
         ):
@@ -515,12 +589,8 @@ class AdvisoryRepository:
                     affected=tuple(_affected(r) for r in children["affected_products"][pk]),
                     remediations=tuple(_remediation(r) for r in children["remediations"][pk]),
                     scores=tuple(_score(r) for r in children["scores"][pk]),
-                    weaknesses=tuple(
-                        Weakness(r.cwe_id, r.vuln_id) for r in children["weaknesses"][pk]
-                    ),
-                    references=tuple(
-                        Reference(r.url, r.type) for r in children["advisory_references"][pk]
-                    ),
+                    weaknesses=tuple(Weakness(c, v) for c, v in row.cwes or ()),
+                    references=tuple(Reference(u, k) for u, k in row.reference_links or ()),
                     statements=tuple(_statement(r) for r in children["statements"][pk]),
                     kev=tuple(_kev(r) for r in children["kev_entries"][pk]),
                     raw=zlib.decompress(row.raw),
@@ -662,42 +732,69 @@ class SearchCriteria:
     limit: int = 100
 
 
-def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+# Types whose values go to both drivers as they are: JSON arrives serialised from prepare();
+# sqlite3 and psycopg adapt bool and bytes themselves. Only date-times need SQLAlchemy's help
+# (SQLite stores them as text in SQLAlchemy's own format).
+_NATIVE_TYPES = (JSON, Boolean, LargeBinary)
+
+
+def _bulk_insert(
+    conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
     """INSERT many rows through the driver's executemany, converting values with each column
     type's own bind processor (as SQLAlchemy would) but without its per-row statement work,
-    which costs more than the database write itself at feed scale."""
-    columns = list(rows[0])
+    which costs more than the database write itself at feed scale. JSON columns arrive
+    already serialised (see :func:`prepare`)."""
     dialect = conn.dialect
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    converting = []
+    for i, name in enumerate(columns):
+        column_type = table.c[name].type
+        if isinstance(column_type, _NATIVE_TYPES):
+            continue
+        proc = column_type._cached_bind_processor(dialect)
+        if proc is not None:
+            converting.append((i, proc))
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     sql = (
         f"INSERT INTO {table.name} ({quoted}) "  # noqa: S608 - names come from our schema
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    getter = operator.itemgetter(*columns)
-    converting = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = getter(row) if len(columns) > 1 else (row[columns[0]],)
-        if converting:
-            converted = list(values)
+    if converting:
+        converted_rows = []
+        for row in rows:
+            values = list(row)
             for i, proc in converting:
-                converted[i] = proc(converted[i])
-            values = tuple(converted)
-        params.append(values)
-    conn.exec_driver_sql(sql, params)
+                if values[i] is not None:
+                    values[i] = proc(values[i])
+            converted_rows.append(tuple(values))
+        rows = converted_rows
+    conn.exec_driver_sql(sql, rows)
 
 
-def _insert_returning_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_returning_ids(
+    conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> list[int]:
     """Insert rows and return their new primary keys in row order."""
     if conn.dialect.name == "sqlite":
         # One executemany inside our write transaction: SQLite holds the write lock throughout
         # and numbers the rows consecutively after the current largest rowid.
-        _bulk_insert(conn, table, rows)
+        _bulk_insert(conn, table, columns, rows)
         last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    # PostgreSQL numbers rows from a sequence shared with other writers: ask for the ids.
+    # SQLAlchemy serialises JSON itself here, so the prepared JSON text is parsed back first.
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    records = [
+        {
+            name: orjson.loads(value) if name in json_columns and value is not None else value
+            for name, value in zip(columns, row, strict=True)
+        }
+        for row in rows
+    ]
+    result = conn.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+    )
     return [int(row[0]) for row in result]
 
 

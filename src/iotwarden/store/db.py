@@ -47,6 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Large feeds mean large indexes: a 128 MiB page cache keeps their upper levels in memory.
+    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA wal_autocheckpoint=8192")
     cursor.close()
 
 

@@ -33,13 +33,13 @@ metadata = MetaData(
 UTC_DATETIME = DateTime(timezone=True)
 
 
-def _advisory_fk() -> Column[int]:
+def _advisory_fk(*, index: bool = True) -> Column[int]:
     return Column(
         "advisory_pk",
         Integer,
         ForeignKey("advisories.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
+        index=index,
     )
 
 
@@ -75,13 +75,17 @@ advisories = Table(
     Column("origin", Text, nullable=False),
     Column("ingested_at", UTC_DATETIME, nullable=False),
     Column("raw", LargeBinary, nullable=False),  # zlib-compressed original record
+    # Facts owned by the record and never searched on their own: kept on its row, which
+    # saves a million rows (and their index entries) per few hundred thousand advisories.
+    Column("cwes", JSON),  # [[cwe_id, vuln_id], ...]
+    Column("reference_links", JSON),  # [[url, type], ...]
     UniqueConstraint("source", "key"),
 )
 
 advisory_aliases = Table(
     "advisory_aliases",
     metadata,
-    _advisory_fk(),
+    _advisory_fk(index=False),  # the unique (advisory_pk, alias) index serves lookups by pk
     # 'id' (the record's own id), 'vuln' (a vulnerability it covers), 'alias' (another name)
     Column("alias", String(256), nullable=False, index=True),
     Column("kind", String(8), nullable=False),
@@ -149,24 +153,6 @@ scores = Table(
     Column("valid", Boolean, nullable=False),
 )
 
-weaknesses = Table(
-    "weaknesses",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    _advisory_fk(),
-    Column("vuln_id", String(256)),
-    Column("cwe_id", String(32), nullable=False),
-)
-
-advisory_references = Table(
-    "advisory_references",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    _advisory_fk(),
-    Column("url", Text, nullable=False),
-    Column("type", Text),
-)
-
 statements = Table(
     "statements",
     metadata,
@@ -220,8 +206,6 @@ ADVISORY_CHILD_TABLES = (
     affected_products,
     remediations,
     scores,
-    weaknesses,
-    advisory_references,
     statements,
 )
 
@@ -229,7 +213,6 @@ __all__ = [
     "ADVISORY_CHILD_TABLES",
     "advisories",
     "advisory_aliases",
-    "advisory_references",
     "affected_products",
     "epss_scores",
     "kev_entries",
@@ -238,5 +221,4 @@ __all__ = [
     "scores",
     "source_documents",
     "statements",
-    "weaknesses",
 ]
