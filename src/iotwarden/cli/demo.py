@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -59,10 +61,12 @@ def demo(
     else:
         render.ingest_summary(console, report)
         render.vulnerability(console, view)
+        # Name the command as the user can type it: on PATH, or the path it was run by.
+        prog = "iotwarden" if shutil.which("iotwarden") else os.path.relpath(sys.argv[0])
         console.print(
             f"\nThe demo store is [bold]{db_path}[/]. Try:\n"
-            f"  iotwarden --db sqlite:///{db_path} intel search --kev\n"
-            f"  iotwarden --db sqlite:///{db_path} intel show DSA-2896-1 --json",
+            f"  {prog} --db sqlite:///{db_path} intel search --kev\n"
+            f"  {prog} --db sqlite:///{db_path} intel show DSA-2896-1 --json",
             highlight=False,
         )
     store.close()

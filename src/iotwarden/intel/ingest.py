@@ -24,8 +24,9 @@ from iotwarden.core.settings import Settings, settings
 from iotwarden.intel import detect, sources
 from iotwarden.intel.interface import InputDocument
 from iotwarden.intel.registry import PARSERS
-from iotwarden.store.advisories import AdvisoryRepository, PreparedAdvisory, WriteResult, prepare
+from iotwarden.store.advisories import AdvisoryRepository, WriteResult
 from iotwarden.store.db import Store
+from iotwarden.store.rows import PreparedAdvisory, prepare
 
 log = logging.getLogger(__name__)
 

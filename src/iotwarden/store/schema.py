@@ -193,7 +193,7 @@ epss_scores = Table(
     "epss_scores",
     metadata,
     Column("cve_id", String(32), primary_key=True),
-    # Undated legacy files are stored under UNDATED (see store.advisories) and shown as unknown.
+    # Undated legacy files are stored under UNDATED (see store.rows) and shown as unknown.
     Column("score_date", Date, primary_key=True),
     Column("epss", Float, nullable=False, index=True),
     Column("percentile", Float),
