@@ -108,12 +108,34 @@ def test_compare_rejects_non_versions(scheme: str, a: str) -> None:
         ("Go", "golang"),
         ("Alpine:v3.18", "apk"),
         ("Zephyr", "generic"),
+        ("Wolfi", "apk"),
+        ("Chainguard", "apk"),
+        ("Photon OS:5.0", "rpm"),
+        ("Mageia:9", "rpm"),
+        ("openEuler:22.03-LTS-SP1", "rpm"),
+        ("Azure Linux:3", "rpm"),
+        ("Mariner:2.0", "rpm"),
+        ("openSUSE:Leap 15.5", "rpm"),
+        ("SUSE:Linux Enterprise Server 15 SP5", "rpm"),
+        ("Red Hat:enterprise_linux:9::appstream", "rpm"),
+        ("Rocky Linux:9", "rpm"),
+        ("AlmaLinux:8", "rpm"),
+        ("Hex", "hex"),
         ("", "generic"),
         (None, "generic"),
     ],
 )
 def test_scheme_for_ecosystem(ecosystem: str | None, scheme: str) -> None:
     assert scheme_for_ecosystem(ecosystem) == scheme
+
+
+def test_every_ecosystem_scheme_is_compared_by_its_own_rules() -> None:
+    # Hex is SemVer 2.0: a prerelease sorts before its release, build metadata is ignored
+    assert compare_versions("hex", "1.0.0-rc.1", "1.0.0") == -1
+    assert compare_versions("hex", "1.10.0", "1.9.0") == 1
+    # apk (Wolfi) and rpm (openEuler) are not compared as plain dotted numbers
+    assert compare_versions(scheme_for_ecosystem("Wolfi"), "1.2.3-r1", "1.2.3-r10") == -1
+    assert compare_versions(scheme_for_ecosystem("openEuler:22.03"), "1:1.0-1", "2.0-1") == 1
 
 
 # --- parse_range_text: forms that parse -------------------------------------------------------
@@ -158,6 +180,24 @@ C = Constraint
         ("==1.0", (C("=", "1.0"),), "vers:generic/1.0"),
         # constraints are stored in version order, whatever the source's order
         (">=2.0|<1.0", (C("<", "1.0"), C(">=", "2.0")), "vers:generic/<1.0|>=2.0"),
+        # 'and earlier' written in parentheses is still the bound's direction
+        ("V4.3 (and earlier)", (C("<=", "V4.3"),), "vers:generic/<=V4.3"),
+        ("V4.3 (or prior)", (C("<=", "V4.3"),), "vers:generic/<=V4.3"),
+        ("3.0 (and later)", (C(">=", "3.0"),), "vers:generic/>=3.0"),
+        # series wildcards: the whole series
+        ("1.x", (C(">=", "1"), C("<", "2")), "vers:generic/>=1|<2"),
+        ("2.0.x", (C(">=", "2.0"), C("<", "2.1")), "vers:generic/>=2.0|<2.1"),
+        ("2.0.*", (C(">=", "2.0"), C("<", "2.1")), "vers:generic/>=2.0|<2.1"),
+        ("V3.X", (C(">=", "V3"), C("<", "V4")), "vers:generic/>=V3|<V4"),
+        ("8.x and earlier", (C("<", "9"),), "vers:generic/<9"),
+        ("8.x and later", (C(">=", "8"),), "vers:generic/>=8"),
+        ("<= 8.x", (C("<", "9"),), "vers:generic/<9"),
+        ("< 8.x", (C("<", "8"),), "vers:generic/<8"),
+        ("prior to 2.1.x", (C("<", "2.1"),), "vers:generic/<2.1"),
+        ("1.x to 2.x", (C(">=", "1"), C("<", "3")), "vers:generic/>=1|<3"),
+        # a hyphen span between two versions
+        ("V2.0-V2.5", (C(">=", "V2.0"), C("<=", "V2.5")), "vers:generic/>=V2.0|<=V2.5"),
+        ("1.0.2-1.0.9", (C(">=", "1.0.2"), C("<=", "1.0.9")), "vers:generic/>=1.0.2|<=1.0.9"),
     ],
 )
 def test_parse_range_text_constraints(
@@ -173,7 +213,7 @@ def test_parse_range_text_constraints(
 
 @pytest.mark.parametrize(
     "text",
-    ["All versions", "all versions", "ALL", "all", "*", "vers:generic/*", "All versions (note)"],
+    ["All versions", "all versions", "ALL", "all", "*", "vers:generic/*"],
 )
 def test_parse_range_text_all(text: str) -> None:
     r = parse_range_text(text)
@@ -211,6 +251,11 @@ def test_parse_range_text_keeps_scheme() -> None:
         "< all",
         "vers:bad",
         "vers:generic/>=",
+        # words in parentheses qualify the range: never silently dropped
+        "< V2.1 (only with feature X)",
+        "All versions (note)",
+        "V1.0 (build 17 and earlier",
+        "4*",
     ],
 )
 def test_parse_range_text_unparsed(text: str) -> None:
@@ -221,6 +266,35 @@ def test_parse_range_text_unparsed(text: str) -> None:
     assert r.vers is None
     assert range_contains(r, "1.0") is None
     assert str(r) == (text or "unparsed")
+
+
+def test_parse_range_text_cve_note_keeps_the_range_and_the_text() -> None:
+    text = ">= 2.8.1 (only affected by CVE-2019-10943 and CVE-2019-10944)"
+    r = parse_range_text(text)
+    assert r.vers == "vers:generic/>=2.8.1"
+    assert r.raw == text  # the per-CVE note stays readable
+
+
+@pytest.mark.parametrize("text", ["2.0-1", "1.0-rc1", "2.5-2.0", "V1.2-3"])
+def test_parse_range_text_hyphenated_versions_are_not_spans(text: str) -> None:
+    assert parse_range_text(text).constraints == (C("=", text),)
+
+
+def test_parse_range_text_hyphen_span_only_in_the_generic_scheme() -> None:
+    # in deb, '1.0-1.2' is one version (upstream 1.0, Debian revision 1.2)
+    r = parse_range_text("1.0-1.2", scheme="deb")
+    assert r.constraints == (C("=", "1.0-1.2"),)
+
+
+def test_parse_range_text_series_containment() -> None:
+    r = parse_range_text("8.x and earlier")
+    assert [range_contains(r, v) for v in ("7.2", "8.0", "8.99.1", "9", "9.0.1")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_parse_range_text_all_except_is_not_an_exact_version() -> None:
@@ -404,6 +478,24 @@ def test_range_contains_deb_scheme() -> None:
             "vers:generic/>=3.0",
             {"2.9": False, "3.0": True, "4": True},
         ),
+        (  # two introduced in a row: the earliest one opens the interval
+            [("introduced", "1.5"), ("introduced", "1.0"), ("fixed", "2.0")],
+            RangeKind.CONSTRAINTS,
+            "vers:generic/>=1.0|<2.0",
+            {"0.9": False, "1.0": True, "1.2": True, "1.5": True, "2.0": False},
+        ),
+        (
+            [("introduced", "1.0"), ("introduced", "1.5"), ("fixed", "2.0")],
+            RangeKind.CONSTRAINTS,
+            "vers:generic/>=1.0|<2.0",
+            {"0.9": False, "1.0": True, "1.2": True, "2.0": False},
+        ),
+        (
+            [("introduced", "1.5"), ("introduced", "0"), ("fixed", "2.0")],
+            RangeKind.CONSTRAINTS,
+            "vers:generic/<2.0",
+            {"0.1": True, "1.9": True, "2.0": False},
+        ),
         (  # limit only bounds GIT walks
             [("introduced", "1.0"), ("limit", "2.0")],
             RangeKind.CONSTRAINTS,
@@ -454,6 +546,31 @@ def test_from_bounds(kwargs: dict[str, object], kind: RangeKind, vers: str) -> N
     r = from_bounds("generic", **kwargs)  # type: ignore[arg-type]
     assert r.kind is kind
     assert r.vers == vers
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"end": ""},
+        {"start": ""},
+        {"start": "", "end": ""},
+        {"start": "1.0", "end": "4*"},
+        {"start": "1.*", "end": "2.0"},
+        {"end": " "},
+    ],
+)
+def test_from_bounds_unreadable_bound_is_unparsed(kwargs: dict[str, str]) -> None:
+    r = from_bounds("generic", **kwargs, raw="the source")  # type: ignore[arg-type]
+    assert r.kind is RangeKind.UNPARSED
+    assert r.raw == "the source"
+    assert range_contains(r, "1.5") is None
+
+
+def test_from_bounds_unreadable_bound_without_raw_still_says_what_it_was() -> None:
+    r = from_bounds("generic", "1.0", end="4*")
+    assert r.kind is RangeKind.UNPARSED
+    assert r.raw is not None
+    assert "4*" in r.raw and "1.0" in r.raw
 
 
 def test_from_bounds_containment() -> None:

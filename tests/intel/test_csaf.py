@@ -23,6 +23,7 @@ from iotwarden.core.models import (
     RemediationCategory,
     Weakness,
 )
+from iotwarden.core.versions import range_contains
 from iotwarden.intel.csaf import CsafParser
 from iotwarden.intel.detect import sniff
 from iotwarden.intel.interface import InputDocument, Sniff
@@ -339,8 +340,9 @@ def test_redhat_relationships_and_product_paths(advisories_dir: Path) -> None:
         assert entry.identity.vendor == "Red Hat"
         assert entry.identity.product == "telnet-1:0.17-65.el7_6.src"
         assert entry.ranges[0].constraints == (Constraint("=", "telnet-1:0.17-65.el7_6.src"),)
+        # one group per platform it relates to, each holding that one platform
         assert entry.conditions == (
-            "csaf:7Server-7.6.AUS Red Hat Enterprise Linux Server AUS (v. 7.6)",
+            ("csaf:7Server-7.6.AUS Red Hat Enterprise Linux Server AUS (v. 7.6)",),
         )
         (remediation,) = advisory.remediations
         assert remediation.category is RemediationCategory.VENDOR_FIX
@@ -393,7 +395,7 @@ def test_csaf_21_vulnerability_without_cve_gets_a_document_scoped_id(
     assert entry.status is AffectedStatus.UNDER_INVESTIGATION
     assert entry.identity.product == "Product A"
     assert entry.ranges[0].constraints == (Constraint("=", "1.0.0"),)
-    assert entry.conditions == ("csaf:CSAFPID-908070604 Example Company Product B 2024",)
+    assert entry.conditions == (("csaf:CSAFPID-908070604 Example Company Product B 2024",),)
 
 
 # --- inline edge cases ------------------------------------------------------------------------
@@ -479,7 +481,120 @@ def test_groups_unknown_remediation_scores_and_dangling_refs() -> None:
     assert (kept.category, kept.details, kept.product_refs) == ("brand_new_kind", "later", ("P1",))
     (flag,) = [s for s in advisory.statements if s.kind == "flag"]
     assert flag.product_refs == ("P1", "P2")
-    assert [(s.version, s.base_score) for s in advisory.scores] == [("3.1", 9.8), ("4.0", 9.3)]
+    # the same vector stated for P1 and for P2 is one score that applies to both
+    assert [(s.version, s.base_score, s.product_refs) for s in advisory.scores] == [
+        ("3.1", 9.8, ("P1", "P2")),
+        ("4.0", 9.3, ("P1",)),
+    ]
+
+
+def test_scores_keep_their_own_products() -> None:
+    value = minimal()
+    value["product_tree"]["product_groups"] = [{"group_id": "OLD", "product_ids": ["P1", "P2"]}]
+    value["vulnerabilities"][0]["scores"] = [
+        {
+            "cvss_v3": {
+                "version": "3.1",
+                "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "baseScore": 9.8,
+            },
+            "products": ["P1"],
+        },
+        {
+            "cvss_v3": {
+                "version": "3.1",
+                "vectorString": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N",
+                "baseScore": 5.5,
+            },
+            "products": ["P2"],
+        },
+    ]
+    advisory = parse_json(value)
+    assert [(s.base_score, s.product_refs) for s in advisory.scores] == [
+        (9.8, ("P1",)),
+        (5.5, ("P2",)),
+    ]
+    assert all(s.vuln_id == "CVE-2024-0001" for s in advisory.scores)
+
+
+def test_product_paths_give_one_condition_group_per_step() -> None:
+    value = minimal(csaf_version="2.1")
+    value["product_tree"]["full_product_names"] = [
+        {"name": "Example OS 12", "product_id": "OS12"},
+        {"name": "Rack 9", "product_id": "RACK"},
+    ]
+    value["product_tree"]["product_paths"] = [
+        {
+            "beginning_product_reference": "P1",
+            "subpaths": [
+                {"category": "installed_on", "next_product_reference": "OS12"},
+                {"category": "installed_on", "next_product_reference": "RACK"},
+            ],
+            "full_product_name": {"name": "Gateway 1.0 on OS 12 in Rack 9", "product_id": "PATH"},
+        }
+    ]
+    value["vulnerabilities"][0]["product_status"] = {"known_affected": ["PATH"]}
+    advisory = parse_json(value)
+    assert affected(advisory, "PATH").conditions == (
+        ("csaf:OS12 Example OS 12",),
+        ("csaf:RACK Rack 9",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "outside"),
+    [
+        ("<V2.3", "V2.0", "V2.3"),
+        ("<= 1.4", "1.4", "1.5"),
+        ("=> 3.0", "3.1", "2.9"),
+        ("prior to 4.0", "3.9", "4.0"),
+        ("V1.2 and earlier", "V1.1", "V1.3"),
+        ("2.0 and later", "2.5", "1.9"),
+        ("1.0 to 1.4", "1.2", "1.5"),
+        ("before 7", "6.9", "7.0"),
+    ],
+)
+def test_product_version_that_is_a_range(name: str, inside: str, outside: str) -> None:
+    value = minimal()
+    value["product_tree"]["branches"][0]["branches"][0]["branches"][0]["name"] = name
+    advisory = parse_json(value)
+    entry = affected(advisory, "P1")
+    [rng] = entry.ranges
+    assert rng.kind is RangeKind.CONSTRAINTS
+    assert rng.raw == name
+    assert range_contains(rng, inside) is True
+    assert range_contains(rng, outside) is False
+    # a range is not a version that fixes its siblings
+    assert affected(advisory, "P3").ranges[0].constraints == (Constraint("=", "2.0"),)
+
+
+def test_undefined_group_is_reported_and_the_document_still_read() -> None:
+    value = minimal()
+    value["product_tree"]["product_groups"] = [{"group_id": "G1", "product_ids": ["P1"]}]
+    value["vulnerabilities"][0]["remediations"] = [
+        {"category": "vendor_fix", "group_ids": ["G1", "G404"], "details": "update"}
+    ]
+    value["vulnerabilities"][0]["threats"] = [
+        {"category": "impact", "details": "x", "group_ids": ["G405"]}
+    ]
+    doc = InputDocument.from_bytes("inline.json", orjson.dumps(value))
+    outcomes = list(CsafParser().parse(doc, sniff(doc)))
+    [advisory] = [o for o in outcomes if isinstance(o, Advisory)]
+    errors = [o for o in outcomes if isinstance(o, DocumentError)]
+    assert [(e.origin, e.json_path, e.message) for e in errors] == [
+        (
+            "inline.json",
+            "$.vulnerabilities[0].threats[0].group_ids[0]",
+            "product group 'G405' is not defined in the product tree",
+        ),
+        (
+            "inline.json",
+            "$.vulnerabilities[0].remediations[0].group_ids[1]",
+            "product group 'G404' is not defined in the product tree",
+        ),
+    ]
+    [fix] = advisory.remediations
+    assert fix.product_refs == ("P1",)
 
 
 def test_relationship_chain_and_product_without_version() -> None:
@@ -517,14 +632,15 @@ def test_relationship_chain_and_product_without_version() -> None:
     assert chain.identity.vendor == "Example"
     assert chain.identity.product == "Gateway"
     assert chain.ranges[0].constraints == (Constraint("=", "1.0"),)
-    assert chain.conditions == ("csaf:OS12 Example OS 12", "csaf:RACK")
+    # every platform of the chain must hold: separate groups
+    assert chain.conditions == (("csaf:OS12 Example OS 12",), ("csaf:RACK",))
     os12 = affected(advisory, "OS12")
     assert os12.identity.product == "Example OS 12"
     assert os12.identity.cpe == "cpe:2.3:o:example:os:12:*:*:*:*:*:*:*"
     assert os12.ranges == ()
     ghost = affected(advisory, "GHOST")
     assert ghost.identity.product is None
-    assert ghost.conditions == ("csaf:OS12 Example OS 12",)
+    assert ghost.conditions == (("csaf:OS12 Example OS 12",),)
 
 
 def test_helper_purls_and_model_numbers() -> None:

@@ -332,6 +332,145 @@ def test_star_is_all_and_extra_cpes_repeat_ranges() -> None:
     assert advisory.description == "A flaw."
 
 
+def _one_entry(versions: list[dict[str, Any]], default: str | None) -> Advisory:
+    entry: dict[str, Any] = {"vendor": "Acme", "product": "Router", "versions": versions}
+    if default is not None:
+        entry["defaultStatus"] = default
+    [advisory] = _inline(_record(affected=[entry]))
+    assert isinstance(advisory, Advisory)
+    return advisory
+
+
+def _upgrades(advisory: Advisory) -> list[tuple[str, ...]]:
+    return [
+        r.fixed_versions for r in advisory.remediations if r.category is RemediationCategory.UPGRADE
+    ]
+
+
+A, U = "affected", "unaffected"
+
+
+@pytest.mark.parametrize(
+    ("versions", "default", "fixed"),
+    [
+        # the common shape: lessThan is the first fixed version
+        ([{"version": "1.0", "lessThan": "1.2", "status": A}], "unaffected", ("1.2",)),
+        ([{"version": "1.0", "lessThan": "1.2", "status": A}], None, ("1.2",)),
+        # ... unless the versions after it are affected or unknown by default
+        ([{"version": "1.0", "lessThan": "1.2", "status": A}], "affected", ()),
+        ([{"version": "1.0", "lessThan": "1.2", "status": A}], "unknown", ()),
+        # lessThanOrEqual names the last affected version, not a fix
+        ([{"version": "1.0", "lessThanOrEqual": "1.2", "status": A}], "unaffected", ()),
+        # an unaffected version inside the affected range is no fix (it would be a downgrade)
+        (
+            [
+                {"version": "1.0", "lessThan": "2.0", "status": A},
+                {"version": "1.5", "status": U},
+            ],
+            "unaffected",
+            ("2.0",),
+        ),
+        (
+            [
+                {"version": "1.0", "lessThan": "2.0", "status": A},
+                {"version": "1.5", "status": U},
+            ],
+            "affected",
+            (),
+        ),
+        # the end of one affected interval is the start of another: still affected
+        (
+            [
+                {"version": "1.0", "lessThan": "1.2", "status": A},
+                {"version": "1.2", "lessThan": "1.4", "status": A},
+            ],
+            "unaffected",
+            ("1.4",),
+        ),
+        (
+            [
+                {"version": "1.0", "lessThan": "1.2", "status": A},
+                {"version": "1.2", "lessThan": "1.4", "status": "unknown"},
+            ],
+            "unaffected",
+            (),
+        ),
+        # an unaffected interval that starts where the affected one ends
+        (
+            [
+                {"version": "1.0", "lessThan": "1.2", "status": A},
+                {"version": "1.2", "lessThan": "*", "status": U},
+            ],
+            "affected",
+            ("1.2",),
+        ),
+        # changes: the unaffected part of the interval starts at the fix
+        (
+            [
+                {
+                    "version": "1.0",
+                    "lessThan": "2.0",
+                    "status": A,
+                    "changes": [{"at": "1.5", "status": U}],
+                }
+            ],
+            "unaffected",
+            ("1.5",),
+        ),
+        # exact affected versions and an unaffected one above them
+        (
+            [
+                {"version": "1.0", "status": A},
+                {"version": "1.1", "status": A},
+                {"version": "2.0", "status": U},
+            ],
+            "unaffected",
+            ("2.0",),
+        ),
+        # ... and one between them
+        (
+            [
+                {"version": "1.0", "status": A},
+                {"version": "1.1", "status": U},
+                {"version": "1.2", "status": A},
+            ],
+            "unaffected",
+            ("1.1",),
+        ),
+        # a wildcard end that cannot be read names no fix
+        ([{"version": "1.0", "lessThan": "4*", "status": A}], "unaffected", ()),
+    ],
+)
+def test_fixed_versions(
+    versions: list[dict[str, Any]], default: str | None, fixed: tuple[str, ...]
+) -> None:
+    advisory = _one_entry(versions, default)
+    [affected] = _affected_of(advisory, AffectedStatus.AFFECTED)
+    assert affected.fixed_versions == fixed
+    assert _upgrades(advisory) == ([fixed] if fixed else [])
+
+
+def test_common_shape_gives_an_upgrade_remediation() -> None:
+    advisory = _one_entry([{"version": "1.0", "lessThan": "1.2", "status": A}], "unaffected")
+    [upgrade] = [r for r in advisory.remediations if r.category is RemediationCategory.UPGRADE]
+    assert upgrade.details == "upgrade Acme Router to a fixed version: 1.2"
+    assert upgrade.vuln_id == "CVE-2099-0001"
+
+
+def test_version_wildcard_bound_is_unparsed_not_open() -> None:
+    advisory = _one_entry([{"version": "1.0", "lessThan": "4*", "status": A}], "unaffected")
+    [affected] = _affected_of(advisory, AffectedStatus.AFFECTED)
+    [rng] = affected.ranges
+    assert rng.kind is RangeKind.UNPARSED
+    assert rng.raw == '{"lessThan":"4*","status":"affected","version":"1.0"}'
+    assert range_contains(rng, "5.0") is None
+    # a version written as a wildcard is not an exact version either
+    advisory = _one_entry([{"version": "4*", "status": A}], "unaffected")
+    [affected] = _affected_of(advisory, AffectedStatus.AFFECTED)
+    assert affected.ranges[0].kind is RangeKind.UNPARSED
+    assert affected.ranges[0].raw == "4*"
+
+
 @pytest.mark.parametrize(
     ("versions", "path", "message"),
     [

@@ -104,7 +104,8 @@ def test_and_configuration_gives_platform_conditions(advisories_dir: Path) -> No
     assert product.identity.cpe == "cpe:2.3:a:espressif:esp-idf:*:*:*:*:*:*:*:*"
     assert (product.identity.vendor, product.identity.product) == ("espressif", "esp-idf")
     assert product.status is AffectedStatus.AFFECTED
-    assert product.conditions == ("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*",)
+    # one AND-ed group holding the one hardware CPE the node names
+    assert product.conditions == (("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*",),)
     [rng] = product.ranges
     assert rng.vers == "vers:generic/>=4.0.0|<=4.2"  # versionStartIncluding / versionEndIncluding
     assert range_contains(rng, "4.0.0") is True
@@ -119,7 +120,7 @@ def test_and_configuration_gives_platform_conditions(advisories_dir: Path) -> No
 
     nio = _advisory(advisories_dir, "CVE-2023-24256")
     [product] = nio.affected
-    assert product.conditions == ("cpe:2.3:h:nio:ec6:-:*:*:*:*:*:*:*",)
+    assert product.conditions == (("cpe:2.3:h:nio:ec6:-:*:*:*:*:*:*:*",),)
     assert product.ranges[0].vers == "vers:generic/<3.3.0"
     assert product.fixed_versions == ("3.3.0",)
 
@@ -313,9 +314,107 @@ def test_negated_nodes_duplicates_and_rejection() -> None:
     assert advisory.withdrawn_at == dt.datetime(2099, 1, 2, 11, tzinfo=dt.UTC)
     assert [(p.ranges[0].vers, p.conditions) for p in advisory.affected] == [
         ("vers:generic/<2.0", ()),
-        ("vers:generic/<2.0", ("cpe:2.3:h:acme:box:-:*:*:*:*:*:*:*",)),
+        ("vers:generic/<2.0", (("cpe:2.3:h:acme:box:-:*:*:*:*:*:*:*",),)),
     ]
     assert all(p.fixed_versions == ("2.0",) for p in advisory.affected)
+
+
+def _match(criteria: str, vulnerable: bool, **bounds: str) -> dict[str, Any]:
+    return {"vulnerable": vulnerable, "criteria": criteria, **bounds}
+
+
+FW1 = "cpe:2.3:o:acme:fw:1.0:*:*:*:*:*:*:*"
+FW2 = "cpe:2.3:o:acme:fw:1.1:*:*:*:*:*:*:*"
+HW_A = "cpe:2.3:h:acme:cam_a:-:*:*:*:*:*:*:*"
+HW_B = "cpe:2.3:h:acme:cam_b:-:*:*:*:*:*:*:*"
+APP = "cpe:2.3:a:acme:viewer:-:*:*:*:*:*:*:*"
+
+
+def test_and_configuration_keeps_alternatives_and_requirements_apart() -> None:
+    cve = _cve(
+        "CVE-2099-0010",
+        configurations=[
+            {
+                "operator": "AND",
+                "nodes": [
+                    {"operator": "OR", "cpeMatch": [_match(FW1, True), _match(FW2, True)]},
+                    # the firmware runs on either camera: one group of two alternatives
+                    {"operator": "OR", "cpeMatch": [_match(HW_A, False), _match(HW_B, False)]},
+                    # ... and is affected only with the viewer: a second group
+                    {"operator": "OR", "cpeMatch": [_match(APP, False)]},
+                ],
+            }
+        ],
+    )
+    [advisory] = _inline({"cve": cve})
+    assert isinstance(advisory, Advisory)
+    assert [(p.identity.cpe, p.conditions) for p in advisory.affected] == [
+        (FW1, ((HW_A, HW_B), (APP,))),
+        (FW2, ((HW_A, HW_B), (APP,))),
+    ]
+
+
+def test_and_configuration_with_both_sides_vulnerable_and_an_and_node() -> None:
+    cve = _cve(
+        "CVE-2099-0011",
+        configurations=[
+            {
+                "operator": "AND",
+                "nodes": [
+                    {"operator": "OR", "cpeMatch": [_match(FW1, True)]},
+                    {"operator": "OR", "cpeMatch": [_match(HW_A, True), _match(HW_B, False)]},
+                ],
+            },
+            {
+                # a node whose matches must all hold: each other CPE is its own group
+                "nodes": [
+                    {
+                        "operator": "AND",
+                        "cpeMatch": [_match(FW2, True), _match(HW_A, False), _match(APP, False)],
+                    }
+                ]
+            },
+        ],
+    )
+    [advisory] = _inline({"cve": cve})
+    assert isinstance(advisory, Advisory)
+    assert [(p.identity.cpe, p.conditions) for p in advisory.affected] == [
+        (FW1, ((HW_A, HW_B),)),  # the hardware node holds with either camera
+        (HW_A, ((FW1,),)),  # the camera is affected when it runs the firmware
+        (FW2, ((HW_A,), (APP,))),
+    ]
+
+
+def test_empty_version_end_is_unparsed_not_all() -> None:
+    web = "cpe:2.3:a:acme:web:*:*:*:*:*:*:*:*"
+    cve = _cve(
+        "CVE-2099-0012",
+        configurations=[
+            {
+                "nodes": [
+                    {
+                        "operator": "OR",
+                        "cpeMatch": [
+                            _match(web, True, versionEndExcluding=""),
+                            _match(
+                                web, True, versionStartIncluding="1.0", versionEndExcluding="2*"
+                            ),
+                        ],
+                    }
+                ]
+            }
+        ],
+    )
+    [advisory] = _inline({"cve": cve})
+    assert isinstance(advisory, Advisory)
+    empty, star = advisory.affected
+    assert empty.ranges[0].kind is RangeKind.UNPARSED
+    assert empty.ranges[0].raw == '{"versionEndExcluding":""}'
+    assert range_contains(empty.ranges[0], "1.0") is None
+    assert empty.fixed_versions == ()
+    assert star.ranges[0].kind is RangeKind.UNPARSED
+    assert star.ranges[0].raw == '{"versionEndExcluding":"2*","versionStartIncluding":"1.0"}'
+    assert star.fixed_versions == ()  # '2*' is not a version to upgrade to
 
 
 def test_bare_single_record_is_accepted() -> None:

@@ -140,26 +140,32 @@ def test_multi_ecosystem_ranges_fixes_and_remediation(advisories_dir: Path) -> N
 
 def test_alias_chain_records(advisories_dir: Path) -> None:
     osv = advisories_dir / "osv"
-    # aliases and upstream merged, deduplicated, in order
-    assert _one(osv / "ALIAS-CVE-1.json").aliases == ("CVE-1", "ALIAS", "CVE-2")
-    assert _one(osv / "CVE-3.json").aliases == ("CVE-4", "CVE-1", "CVE-2")
+    # aliases stay aliases; upstream ids are kept apart (minus those that are also aliases)
+    alias_cve_1 = _one(osv / "ALIAS-CVE-1.json")
+    assert alias_cve_1.aliases == ("CVE-1", "ALIAS")
+    assert alias_cve_1.upstream == ("CVE-2",)
+    cve_3 = _one(osv / "CVE-3.json")
+    assert cve_3.aliases == ("CVE-4",)
+    assert cve_3.upstream == ("CVE-1", "CVE-2")
     assert _one(osv / "CVE-2.json").aliases == ("CVE-1",)
     assert _one(osv / "CVE-1.json").aliases == ()
-    assert _one(osv / "CYCLE-ROOT-1.json").aliases == ("CYCLE-ROOT-2",)
-    assert _one(osv / "CYCLE-ROOT-2.json").aliases == ("CYCLE-ROOT-1",)
-    assert _one(osv / "CYCLE-ROOT-3.json").aliases == ("CYCLE-ROOT-1", "CYCLE-ROOT-2")
-    assert _one(osv / "UBUNTU-CVE-2023-21400.json").aliases == ("CVE-2023-21400",)
+    assert _one(osv / "CVE-2.json").upstream == ()  # CVE-1 is already an alias
+    assert _one(osv / "CYCLE-ROOT-1.json").upstream == ("CYCLE-ROOT-2",)
+    assert _one(osv / "CYCLE-ROOT-2.json").upstream == ("CYCLE-ROOT-1",)
+    assert _one(osv / "CYCLE-ROOT-3.json").upstream == ("CYCLE-ROOT-1", "CYCLE-ROOT-2")
+    assert _one(osv / "UBUNTU-CVE-2023-21400.json").upstream == ("CVE-2023-21400",)
 
 
 def test_distro_notice_upstreams(advisories_dir: Path) -> None:
     osv = advisories_dir / "osv"
     usn = _one(osv / "USN-6332-1.json")
-    assert len(usn.aliases) == 68
-    assert usn.aliases[:2] == ("CVE-2022-40982", "CVE-2022-4269")
-    assert usn.aliases[-1] == "UBUNTU-CVE-2023-4015"
+    assert usn.aliases == ()
+    assert len(usn.upstream) == 68
+    assert usn.upstream[:2] == ("CVE-2022-40982", "CVE-2022-4269")
+    assert usn.upstream[-1] == "UBUNTU-CVE-2023-4015"
     dla = _one(osv / "DLA-3623-1.json")
-    assert len(dla.aliases) == 44
-    assert "CVE-2023-21400" in dla.aliases
+    assert len(dla.upstream) == 44
+    assert "CVE-2023-21400" in dla.upstream
     assert dla.vuln_ids == ("DLA-3623-1",)
     suse = _one(osv / "SUSE-SU-2023_3313-1.json")
     assert suse.key == "SUSE-SU-2023:3313-1"
@@ -228,7 +234,64 @@ def test_debian_and_ubuntu_ranges_use_the_deb_scheme() -> None:
         ("Ubuntu:22.04:LTS/linux",),
         ("Debian:11/openssl",),
     ]
-    assert advisory.aliases == ("CVE-2023-4004",)
+    assert advisory.upstream == ("CVE-2023-4004",)
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "scheme", "lower", "higher"),
+    [
+        ("Wolfi", "apk", "1.2.3-r9", "1.2.3-r10"),
+        ("Chainguard", "apk", "2.0-r1", "2.0-r2"),
+        ("openEuler:22.03-LTS-SP1", "rpm", "1.0-9.oe2203", "1.0-10.oe2203"),
+        ("Azure Linux:3", "rpm", "2:1.0-1", "3:0.1-1"),
+        ("Hex", "hex", "1.0.0-rc.1", "1.0.0"),
+    ],
+)
+def test_distribution_ecosystems_use_their_schemes(
+    ecosystem: str, scheme: str, lower: str, higher: str
+) -> None:
+    advisory = _advisory(
+        _record(
+            affected=[
+                {
+                    "package": {"ecosystem": ecosystem, "name": "demo"},
+                    "ranges": [
+                        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": higher}]}
+                    ],
+                }
+            ]
+        )
+    )
+    (version_range,) = advisory.affected[0].ranges
+    assert version_range.scheme == scheme
+    assert range_contains(version_range, lower) is True
+    assert range_contains(version_range, higher) is False
+
+
+def test_two_introduced_in_a_row_keep_the_earliest() -> None:
+    advisory = _advisory(
+        _record(
+            affected=[
+                {
+                    "package": {"ecosystem": "PyPI", "name": "demo"},
+                    "ranges": [
+                        {
+                            "type": "ECOSYSTEM",
+                            "events": [
+                                {"introduced": "1.5"},
+                                {"introduced": "1.0"},
+                                {"fixed": "2.0"},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    (version_range,) = advisory.affected[0].ranges
+    assert version_range.vers == "vers:pypi/>=1.0|<2.0"
+    assert range_contains(version_range, "1.2") is True
+    assert advisory.affected[0].fixed_versions == ("2.0",)
 
 
 def test_last_affected_is_inclusive() -> None:

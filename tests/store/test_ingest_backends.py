@@ -78,7 +78,7 @@ def test_real_documents_read_back_through_the_view(store: Store, advisories_dir:
         (">=", "4.0.0"),
         ("<=", "4.2"),
     ]
-    assert product.conditions == ("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*",)
+    assert product.conditions == (("cpe:2.3:h:espressif:esp32:-:*:*:*:*:*:*:*",),)
     assert {(s.value.vector, s.value.base_score) for s in sweyntooth.scores} == {
         ("CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 6.5),
         ("AV:A/AC:L/Au:N/C:N/I:N/A:P", 3.3),

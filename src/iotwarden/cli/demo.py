@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from iotwarden.intel.ingest import ingest
 from iotwarden.intel.view import vulnerability_view
@@ -72,5 +71,5 @@ def demo(
     store.close()
     if not report.ok:
         for problem in report.problems:
-            Console(stderr=True).print(f"[red]✗[/] {problem}", highlight=False)
+            render.make_console(stderr=True).print(f"[red]✗[/] {problem}", highlight=False)
         raise typer.Exit(1)

@@ -100,7 +100,7 @@ def ingest_command(
     as_json: JsonOption = False,
     batch_size: Annotated[
         int | None,
-        typer.Option(min=1, help="Records per transaction (default 1000)."),
+        typer.Option(min=1, help="Records per transaction (default 2000)."),
     ] = None,
 ) -> None:
     """Ingest advisory documents; the format of each is detected.
@@ -134,8 +134,11 @@ def ingest_command(
         if not report.ok:
             for problem in report.problems[:50]:
                 err.print(f"[red]✗[/] {problem}", highlight=False)
-            if len(report.problems) > 50:
-                err.print(f"… and {len(report.problems) - 50} more (use --json for all)")
+            if report.problem_count > 50:
+                err.print(
+                    f"… and {report.problem_count - 50} more (--json lists the first "
+                    f"{len(report.problems)})"
+                )
     raise typer.Exit(_exit_code(report))
 
 

@@ -39,8 +39,8 @@ def ingest_summary(console: Console, report: IngestReport) -> None:
         f"KEV entries: {report.kev_entries}. EPSS scores: {report.epss_scores}.",
         highlight=False,
     )
-    if report.problems:
-        console.print(f"[red]{len(report.problems)} problem(s)[/] (listed on stderr).")
+    if report.problem_count:
+        console.print(f"[red]{report.problem_count} problem(s)[/] (listed on stderr).")
 
 
 def _range_text(ap: AffectedProduct) -> str:
@@ -63,6 +63,8 @@ def _identity(ap: AffectedProduct) -> str:
     extra = [x for x in (ident.purl, ident.cpe) if x]
     if ident.model_numbers:
         extra.append("models " + ", ".join(ident.model_numbers[:5]))
+    if ap.conditions:
+        extra.append("on " + " and ".join(" or ".join(group) for group in ap.conditions))
     return name + (f" [dim]({'; '.join(extra)})[/]" if extra else "")
 
 

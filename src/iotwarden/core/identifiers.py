@@ -16,6 +16,9 @@ class IdentifierError(IoTWardenError):
     """A purl or CPE string is malformed."""
 
 
+#: A CVE id as CVE and the catalogs write it: 'CVE-2021-44228' (four or more sequence digits).
+CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
+
 CPE_FIELDS = (
     "part",
     "vendor",

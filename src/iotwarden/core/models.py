@@ -114,7 +114,9 @@ class AffectedProduct:
     ranges: tuple[VersionRange, ...] = ()
     vuln_id: str | None = None  # for multi-vulnerability documents (CSAF): which one
     default_status: AffectedStatus | None = None  # CVE 5 `defaultStatus` for unlisted versions
-    conditions: tuple[str, ...] = ()  # CPEs it must run on/with (NVD AND configurations)
+    #: What it must run on or with to be affected (NVD AND configurations, CSAF relationships):
+    #: every group must hold (AND); within a group any one will do (OR).
+    conditions: tuple[tuple[str, ...], ...] = ()
     justification: str | None = None  # not_affected: why (VEX)
     fixed_versions: tuple[str, ...] = ()
     source_path: str | None = None  # JSON path in the source document
@@ -143,6 +145,7 @@ class Score:
     source: str | None = None  # who scored it (NVD, CNA, vendor)
     vuln_id: str | None = None
     valid: bool = True
+    product_refs: tuple[str, ...] = ()  # the products it applies to (CSAF); empty: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,9 @@ class Advisory:
     id: str
     aliases: tuple[str, ...] = ()
     vuln_ids: tuple[str, ...] = ()
+    #: Ids of the upstream vulnerabilities a downstream record (a distribution's) derives from:
+    #: it speaks of them, but they are not other names of it (OSV `upstream`).
+    upstream: tuple[str, ...] = ()
     title: str | None = None
     description: str | None = None
     published: dt.datetime | None = None

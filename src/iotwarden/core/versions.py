@@ -96,6 +96,7 @@ def _univers_table() -> dict[str, type]:
         "nuget": uv.NugetVersion,
         "apk": uv.AlpineLinuxVersion,
         "composer": uv.ComposerVersion,
+        "hex": uv.SemverVersion,  # Hex (Elixir/Erlang) versions are SemVer 2.0
     }
 
 
@@ -141,12 +142,20 @@ _ECOSYSTEM_SCHEMES = {
     "rocky linux": "rpm",
     "suse": "rpm",
     "opensuse": "rpm",
+    "photon os": "rpm",
+    "mageia": "rpm",
+    "openeuler": "rpm",
+    "azure linux": "rpm",
+    "mariner": "rpm",
     "maven": "maven",
     "go": "golang",
     "crates.io": "cargo",
     "rubygems": "gem",
     "nuget": "nuget",
     "alpine": "apk",
+    "wolfi": "apk",
+    "chainguard": "apk",
+    "hex": "hex",
     "packagist": "composer",
 }
 
@@ -210,7 +219,17 @@ def from_bounds(
     end_inclusive: bool = False,
     raw: str | None = None,
 ) -> VersionRange:
-    """A single interval (NVD versionStart/End..., CVE 5 version + lessThan)."""
+    """A single interval (NVD versionStart/End..., CVE 5 version + lessThan).
+
+    None (or '*', or a start of '0') leaves that side open. A bound that was given but cannot
+    be read (an empty string, a wildcard such as '4*') makes the range UNPARSED: it never
+    widens to "all versions".
+    """
+    if _unreadable_bound(start) or _unreadable_bound(end):
+        if raw is None:
+            given = (("start", start), ("end", end))
+            raw = " ".join(f"{name}={value!r}" for name, value in given if value is not None)
+        return unparsed(raw, scheme)
     constraints: list[Constraint] = []
     if start and start not in ("0", "*"):
         constraints.append(Constraint(">=" if start_inclusive else ">", start))
@@ -219,6 +238,13 @@ def from_bounds(
     if not constraints:
         return all_versions(scheme, raw)
     return from_constraints(constraints, scheme, raw)
+
+
+def _unreadable_bound(value: str | None) -> bool:
+    if value is None:
+        return False
+    text = value.strip()
+    return not text or ("*" in text and text != "*")
 
 
 def from_osv_events(
@@ -234,11 +260,16 @@ def from_osv_events(
     has_open = False
     for kind, version in events:
         if kind == "introduced":
+            start = None if version == "0" else version
             if has_open:
-                # two introduced in a row: the earlier one stays open; keep the earliest
+                # two introduced in a row: the interval stays open; keep the earliest start
+                if open_start is not None and (
+                    start is None or _earlier(scheme, start, open_start)
+                ):
+                    open_start = start
                 continue
             has_open = True
-            open_start = None if version == "0" else version
+            open_start = start
         elif kind in ("fixed", "last_affected"):
             if not has_open:
                 continue  # a stray end without a start bounds nothing
@@ -256,6 +287,14 @@ def from_osv_events(
     return from_constraints(constraints, scheme, raw)
 
 
+def _earlier(scheme: str, a: str, b: str) -> bool:
+    """a < b in ``scheme``; False when they cannot be compared (the first one seen stays)."""
+    try:
+        return compare_versions(scheme, a, b) < 0
+    except VersionError:
+        return False
+
+
 def _sorted(constraints: Sequence[Constraint], scheme: str) -> tuple[Constraint, ...]:
     if len(constraints) < 2:
         return tuple(constraints)
@@ -268,7 +307,22 @@ def _sorted(constraints: Sequence[Constraint], scheme: str) -> tuple[Constraint,
 
 # --- free text --------------------------------------------------------------------------------
 
-_PAREN = re.compile(r"\([^)]*\)")
+# A parenthesis written apart from a version ("<= 1.0.3 (3354)"); one glued to it is part of
+# the version (Cisco's "12.2(55)SE").
+_PAREN = re.compile(r"(?:^|(?<=\s))\(([^()]*)\)")
+# What such a parenthesis may hold and still be read: a build number, a per-CVE note (CISA
+# writes "(only affected by CVE-2019-10943)"; the text stays in ``raw``), or the direction of
+# the bound ("(and earlier)"). Anything else qualifies the range in words: the text is kept
+# UNPARSED rather than read as if the words were not there.
+_PAREN_NUMBER = re.compile(r"^#?\d[\d.]*$")
+_PAREN_CVE_NOTE = re.compile(
+    r"^only affected by CVE-\d{4}-\d{4,}(?:\s*(?:,|and|&)\s*CVE-\d{4}-\d{4,})*$", re.I
+)
+_DIRECTION_WORDS = (
+    r"(?:earlier|prior|older|before|below|lower|previous(?: versions)?"
+    r"|later|newer|above|higher|after)"
+)
+_PAREN_DIRECTION = re.compile(rf"^(?:and|or)\s+{_DIRECTION_WORDS}$", re.I)
 _OP_TOKEN = re.compile(r"(<=|>=|!=|==|=<|=>|<|>|=)\s*([^<>=!|]+)")
 _ALL_WORDS = re.compile(r"^(?:all(?:\s+(?:versions?|releases?|firmware))?|any(?: version)?|\*)$")
 _ALL_PREFIX = re.compile(r"^all\s+(?:versions?|releases?)\s*", re.IGNORECASE)
@@ -284,14 +338,28 @@ _AND_EARLIER = re.compile(
 )
 _AND_LATER = re.compile(r"^(.+?)\s+(?:and|or)\s+(?:later|newer|above|higher|after)$", re.I)
 _SPAN = re.compile(r"^(.+?)\s+(?:to|through|thru|-|–)\s+(.+)$", re.I)
+# 'V2.0-V2.5': two dotted versions (same optional prefix) joined by a hyphen, generic scheme only.
+_HYPHEN_SPAN = re.compile(
+    r"^([A-Za-z]{0,3})(\d+(?:\.\d+)+)\s*[-–]\s*((?:\1)?)(\d+(?:\.\d+)+)$", re.I
+)
+# A series wildcard: '1.x', '2.0.x', 'V3.X', '2.0.*'.
+_SERIES_WILDCARD = re.compile(r"^([A-Za-z]{0,8}\d+(?:\.\d+)*)\.[xX*]$")
 # A version: optional letters, a digit-led token, then at most three qualifiers that each carry
 # a number ("13 SP2", "7.3 Update 11", "V3.15 P038"); "4.2 with custom build" is not one.
 _NOT_QUALIFIER = r"(?!(?:and|or|to|thru|through|with|for|until|up|before|after|prior)\b)"
 _VERSIONISH = re.compile(
-    r"^[A-Za-z]{0,8}[_.-]?\d[\w.+~:-]*"
+    r"^[A-Za-z]{0,8}[_.-]?\d[\w.+~:()-]*"
     rf"(?:[ _]{_NOT_QUALIFIER}[A-Za-z]{{0,8}}[ _]?\d+\w*){{0,3}}$",
     re.IGNORECASE,
 )
+
+
+def next_series(prefix: str) -> str:
+    """The first version after a series: '5.15' -> '5.16', 'V3' -> 'V4'."""
+    match = re.search(r"(\d+)$", prefix)
+    if match is None:
+        raise VersionError(f"{prefix!r} does not end in a number")
+    return prefix[: match.start()] + str(int(match.group(1)) + 1)
 
 
 def _clean_version(text: str) -> str | None:
@@ -303,7 +371,35 @@ def _clean_version(text: str) -> str | None:
     return version
 
 
-def _parse_part(part: str) -> list[Constraint] | None:
+def _read_bound(written: Constraint) -> list[Constraint] | None:
+    """The constraints one written bound stands for: a version, or a whole series ('8.x')."""
+    text = written.version.strip().strip(",;")
+    series = _SERIES_WILDCARD.match(text)
+    if series:
+        first = series.group(1)
+        after = next_series(first)
+        return {
+            "=": [Constraint(">=", first), Constraint("<", after)],
+            "<": [Constraint("<", first)],
+            "<=": [Constraint("<", after)],
+            ">=": [Constraint(">=", first)],
+            ">": [Constraint(">=", after)],
+        }.get(written.comparator)
+    version = _clean_version(text)
+    return [Constraint(written.comparator, version)] if version else None
+
+
+def _read_bounds(written: Sequence[Constraint]) -> list[Constraint] | None:
+    out: list[Constraint] = []
+    for bound in written:
+        read = _read_bound(bound)
+        if read is None:
+            return None
+        out.extend(read)
+    return out
+
+
+def _parse_part(part: str, scheme: str) -> list[Constraint] | None:
     part = part.strip()
     if not part:
         return None
@@ -315,14 +411,9 @@ def _parse_part(part: str) -> list[Constraint] | None:
             " ", ""
         ):
             return None
-        out = []
-        for written_op, ver in found:
-            version = _clean_version(ver)
-            if version is None:
-                return None
-            op = {"==": "=", "=<": "<=", "=>": ">="}.get(written_op, written_op)
-            out.append(Constraint(op, version))
-        return out
+        return _read_bounds(
+            [Constraint({"==": "=", "=<": "<=", "=>": ">="}.get(op, op), ver) for op, ver in found]
+        )
     rules: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], list[Constraint]]], ...] = (
         (_BEFORE, lambda m: [Constraint("<", m.group(1))]),
         (_UP_TO, lambda m: [Constraint("<=", m.group(1))]),
@@ -333,15 +424,34 @@ def _parse_part(part: str) -> list[Constraint] | None:
     for pattern, build in rules:
         match = pattern.match(part)
         if match:
-            candidates = build(match)
-            cleaned = [
-                Constraint(c.comparator, _clean_version(c.version) or "") for c in candidates
-            ]
-            if all(c.version for c in cleaned):
-                return cleaned
-            return None
-    version = _clean_version(part)
-    return [Constraint("=", version)] if version else None
+            return _read_bounds(build(match))
+    if scheme == "generic":
+        span = _HYPHEN_SPAN.match(part)
+        if span:
+            low = span.group(1) + span.group(2)
+            high = span.group(3) + span.group(4)
+            if _compare_generic(low, high) < 0:
+                return [Constraint(">=", low), Constraint("<=", high)]
+    return _read_bound(Constraint("=", part))
+
+
+def _without_notes(text: str) -> str | None:
+    """The text with its parenthesised notes resolved (see _PAREN); None when one of them
+    qualifies the range in words that cannot be read."""
+    unreadable = False
+
+    def resolve(match: re.Match[str]) -> str:
+        nonlocal unreadable
+        inner = match.group(1).strip()
+        if not inner or _PAREN_NUMBER.match(inner) or _PAREN_CVE_NOTE.match(inner):
+            return " "
+        if _PAREN_DIRECTION.match(inner):
+            return f" {inner} "
+        unreadable = True
+        return " "
+
+    body = _PAREN.sub(resolve, text)
+    return None if unreadable else re.sub(r"\s+", " ", body).strip()
 
 
 def parse_vers(text: str) -> VersionRange:
@@ -387,14 +497,15 @@ def parse_range_text(text: str, scheme: str = "generic") -> VersionRange:
             return parse_vers(stripped)
         except VersionError:
             return unparsed(raw, scheme)
-    body = _PAREN.sub(" ", stripped).strip()
-    body = re.sub(r"\s+", " ", body)
+    body = _without_notes(stripped)
+    if body is None:
+        return unparsed(raw, scheme)
     if _ALL_WORDS.match(body.lower()):
         return all_versions(scheme, raw)
     body = _ALL_PREFIX.sub("", body)
     constraints: list[Constraint] = []
     for written in body.split("|"):
-        parsed = _parse_part(_WORD_PREFIX.sub("", written.strip()))
+        parsed = _parse_part(_WORD_PREFIX.sub("", written.strip()), scheme)
         if parsed is None:
             return unparsed(raw, scheme)
         constraints.extend(parsed)

@@ -31,9 +31,11 @@ from iotwarden.core.versions import exact_versions, parse_range_text
 from iotwarden.intel.interface import AdvisoryParser, InputDocument, ParseOutcome, Sniff
 from iotwarden.intel.reading import (
     JsonObject,
+    describe_kind,
     expect_object,
     jp,
     opt_list,
+    opt_number,
     opt_object,
     opt_str,
     parse_datetime,
@@ -62,8 +64,15 @@ _REMEDIATION_CATEGORIES = {c.value: c for c in RemediationCategory}
 #: Vulnerability notes worth keeping (legal disclaimers and general prose are left in ``raw``).
 _KEPT_NOTE_CATEGORIES = frozenset({"summary", "description", "details"})
 
-#: A product_version branch whose name is a range in disguise ('*', 'vers:all/*', 'All').
-_VERSION_LOOKS_LIKE_RANGE = re.compile(r"^\s*(?:\*|vers:|all\b)", re.IGNORECASE)
+#: A product_version branch whose name is a range in disguise ('*', 'vers:all/*', 'All',
+#: '<V2.3', 'prior to 4.0', '1.2 and earlier', '1.0 to 1.4'): read as free text, not as one
+#: version.
+_VERSION_LOOKS_LIKE_RANGE = re.compile(
+    r"^\s*(?:\*|vers:|all\b)|[<>=]"
+    r"|\b(?:prior|before|earlier|older|later|newer|through|until|up to)\b"
+    r"|\s(?:to|thru)\s",
+    re.IGNORECASE,
+)
 
 #: Which _Context field a branch category sets.
 _CONTEXT_FIELDS = {
@@ -86,7 +95,8 @@ class _Product:
     identity: ProductIdentity
     ranges: tuple[VersionRange, ...] = ()
     version: str | None = None  # the exact version name, for fixed_versions of siblings
-    conditions: tuple[str, ...] = ()
+    #: What it runs on or with: one group per product it relates to (AND of OR groups).
+    conditions: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,20 +144,6 @@ class _Collected:
     aliases: dict[str, None] = dataclasses.field(default_factory=dict)
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if value is None:
-        return "null"
-    return type(value).__name__
-
-
 def _req_object(obj: JsonObject, key: str, origin: str, path: str) -> JsonObject:
     value = obj.get(key)
     if value is None:
@@ -161,18 +157,9 @@ def _str_list(obj: JsonObject, key: str, origin: str, path: str) -> list[str]:
     for index, value in enumerate(values):
         if not isinstance(value, str):
             raise DocumentError(
-                origin, jp(path, key, index), f"expected a string, found {_kind(value)}"
+                origin, jp(path, key, index), f"expected a string, found {describe_kind(value)}"
             )
     return values
-
-
-def _opt_number(obj: JsonObject, key: str, origin: str, path: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DocumentError(origin, jp(path, key), f"expected a number, found {_kind(value)}")
-    return float(value)
 
 
 class CsafParser(AdvisoryParser):
@@ -210,7 +197,10 @@ class CsafParser(AdvisoryParser):
 
     def parse(self, doc: InputDocument, sniff: Sniff) -> Iterator[ParseOutcome]:
         data = whole_json(doc, sniff)
-        yield _DocumentReader(doc.origin, data).read()
+        reader = _DocumentReader(doc.origin, data)
+        yield reader.read()
+        # What was wrong inside the document without spoiling the rest of it.
+        yield from reader.problems
 
 
 class _DocumentReader:
@@ -225,6 +215,7 @@ class _DocumentReader:
         self._range_cache: dict[tuple[str | None, str | None, str | None], _Product] = {}
         self.publisher: str | None = None
         self.tracking_id = ""
+        self.problems: list[DocumentError] = []
 
     # --- document ---------------------------------------------------------------------------
 
@@ -431,7 +422,7 @@ class _DocumentReader:
         if kind == "product_version_range" and name is not None:
             ranges = (parse_range_text(name),)
         elif kind == "product_version" and name is not None:
-            if _VERSION_LOOKS_LIKE_RANGE.match(name):
+            if _VERSION_LOOKS_LIKE_RANGE.search(name):
                 ranges = (parse_range_text(name),)
             else:
                 version = _with_service_pack(name, service_pack)
@@ -459,7 +450,7 @@ class _DocumentReader:
         base = self.products.get(current)
         for link in reversed(chain):
             spec = derived[link]
-            conditions = tuple(self._condition(ref) for ref in spec.relates_to)
+            conditions = tuple((self._condition(ref),) for ref in spec.relates_to)
             if base is None:  # dangling component: keep what the relationship itself says
                 identity = ProductIdentity(
                     purl=spec.helper.purl,
@@ -488,9 +479,18 @@ class _DocumentReader:
     def _refs(self, owner: JsonObject, path: str, ids_key: str = "product_ids") -> tuple[str, ...]:
         """product ids plus the products of the named groups, in order, without repeats."""
         refs = dict.fromkeys(_str_list(owner, ids_key, self.origin, path))
-        for group_id in _str_list(owner, "group_ids", self.origin, path):
-            for product_id in self.groups.get(group_id, ()):
-                refs[product_id] = None
+        for index, group_id in enumerate(_str_list(owner, "group_ids", self.origin, path)):
+            group = self.groups.get(group_id)
+            if group is None:
+                self.problems.append(
+                    DocumentError(
+                        self.origin,
+                        jp(path, "group_ids", index),
+                        f"product group {group_id!r} is not defined in the product tree",
+                    )
+                )
+                continue
+            refs.update(dict.fromkeys(group))
         return tuple(refs)
 
     # --- vulnerabilities --------------------------------------------------------------------
@@ -665,36 +665,40 @@ class _DocumentReader:
         """CVSS vectors from 2.0 `scores` and 2.1 `metrics` (both are read whatever the
         declared version: producers mix them), one Score per distinct vector."""
         origin = self.origin
-        seen: set[str] = set()
-        blocks: list[tuple[JsonObject, str, tuple[str, ...]]] = []
+        found: dict[str, Score] = {}  # vector -> score, in document order
+        blocks: list[tuple[JsonObject, str, tuple[str, ...], tuple[str, ...]]] = []
         for index, item in enumerate(opt_list(vuln, "scores", origin, vpath)):
             path = jp(vpath, "scores", index)
-            blocks.append((expect_object(item, origin, path), path, _CVSS_KEYS_20))
+            block = expect_object(item, origin, path)
+            blocks.append((block, path, _CVSS_KEYS_20, self._refs(block, path, "products")))
         for index, item in enumerate(opt_list(vuln, "metrics", origin, vpath)):
             path = jp(vpath, "metrics", index)
             metric = expect_object(item, origin, path)
             content = opt_object(metric, "content", origin, path)
-            blocks.append((content, jp(path, "content"), _CVSS_KEYS_21))
-        for block, path, keys in blocks:
+            refs = self._refs(metric, path, "products")
+            blocks.append((content, jp(path, "content"), _CVSS_KEYS_21, refs))
+        for block, path, keys, refs in blocks:
             for key in keys:
                 cvss = opt_object(block, key, origin, path)
                 if not cvss:
                     continue
                 cpath = jp(path, key)
                 vector = req_str(cvss, "vectorString", origin, cpath).strip()
-                if vector in seen:
+                known = found.get(vector)
+                if known is not None:  # the same score stated for more products
+                    merged = tuple(dict.fromkeys(known.product_refs + refs))
+                    found[vector] = dataclasses.replace(known, product_refs=merged)
                     continue
-                seen.add(vector)
                 stated_version = opt_str(cvss, "version", origin, cpath)
-                out.scores.append(
-                    score_vector(
-                        vector,
-                        source=self.publisher,
-                        vuln_id=vuln_id,
-                        stated_score=_opt_number(cvss, "baseScore", origin, cpath),
-                        stated_version=stated_version,
-                    )
+                score = score_vector(
+                    vector,
+                    source=self.publisher,
+                    vuln_id=vuln_id,
+                    stated_score=opt_number(cvss, "baseScore", origin, cpath),
+                    stated_version=stated_version,
                 )
+                found[vector] = dataclasses.replace(score, product_refs=refs)
+        out.scores.extend(found.values())
 
     def _weaknesses(self, vuln: JsonObject, vpath: str, vuln_id: str, out: _Collected) -> None:
         origin = self.origin

@@ -37,8 +37,10 @@ from iotwarden.core.versions import (
     compare_versions,
     exact_versions,
     from_bounds,
+    next_series,
     no_version,
     parse_range_text,
+    range_contains,
     unparsed,
 )
 from iotwarden.intel.interface import AdvisoryParser, InputDocument, ParseOutcome, Sniff
@@ -48,6 +50,7 @@ from iotwarden.intel.reading import (
     expect_object,
     jp,
     opt_list,
+    opt_number,
     opt_object,
     opt_str,
     parse_date,
@@ -103,6 +106,8 @@ _UNKNOWN_WORDS = frozenset({"n/a", "na", "unknown", "unspecified", "[unknown]", 
 _OPEN_STARTS = frozenset({"0", "*"})
 # A series wildcard: '5.15.*', '4.x'.
 _SERIES = re.compile(r"^(\d+(?:\.\d+)*)\.[*xX]$")
+# A bound that starts like a version ('4*', 'v2*'), not like a name ('log4j-core*').
+_VERSION_START = re.compile(r"^[vV]?\d")
 # Free text in the version field ('>= 1.7.0, < 1.18.4', '11 and 12', '< 1.10.5').
 _RANGE_TEXT = re.compile(r"[<>=,|]|\s")
 _CWE = re.compile(r"^CWE-\d+")
@@ -468,19 +473,16 @@ def _interval_end(text: str, *, inclusive: bool) -> tuple[str | None, bool, bool
     if series:
         prefix = series.group(1)
         # '<= 5.15.*' is everything in the 5.15 series: below 5.16; '< 5.15.*' is below 5.15.
-        return (_next_series(prefix) if inclusive else prefix), False, True
+        return (next_series(prefix) if inclusive else prefix), False, True
     if value.endswith("*"):
-        # A wildcard that is not a version series ('log4j-core*'): no upper bound was meant.
+        if _VERSION_START.match(value):
+            # A version with a wildcard that is not a series ('4*'): unreadable, kept as text.
+            return None, False, False
+        # A name with a wildcard ('log4j-core*', Apache's way): no upper bound was meant.
         return None, False, True
     if value.lower() in _UNKNOWN_WORDS or not any(ch.isdigit() for ch in value):
         return None, False, False
     return value, inclusive, True
-
-
-def _next_series(prefix: str) -> str:
-    parts = prefix.split(".")
-    parts[-1] = str(int(parts[-1]) + 1)
-    return ".".join(parts)
 
 
 def _single_version(version: str, scheme: str) -> VersionRange:
@@ -492,15 +494,20 @@ def _single_version(version: str, scheme: str) -> VersionRange:
     series = _SERIES.match(text)
     if series:
         prefix = series.group(1)
-        return from_bounds(scheme, prefix, end=_next_series(prefix), raw=version)
-    if _RANGE_TEXT.search(text):
+        return from_bounds(scheme, prefix, end=next_series(prefix), raw=version)
+    if _RANGE_TEXT.search(text) or "*" in text:
         return parse_range_text(version, scheme)
     return exact_versions([text], scheme, raw=version)
 
 
 def _plain_start(version: str) -> str | None:
     text = version.strip()
-    if text.lower() in _UNKNOWN_WORDS or text in _OPEN_STARTS or _RANGE_TEXT.search(text):
+    if (
+        text.lower() in _UNKNOWN_WORDS
+        or text in _OPEN_STARTS
+        or _RANGE_TEXT.search(text)
+        or "*" in text
+    ):
         return None
     if _SERIES.match(text):
         return None
@@ -535,44 +542,70 @@ def _change_key(scheme: str) -> Any:
 
 
 def _fixed_versions(segments: list[_Segment], default: AffectedStatus | None) -> tuple[str, ...]:
-    """Starts of unaffected intervals that lie above an affected one (or anywhere when the
-    default status is affected): the versions that fix the vulnerability."""
-    lows: list[tuple[str, str | None]] = []  # (scheme, lowest affected version or None)
-    for segment in segments:
-        if segment.status is AffectedStatus.AFFECTED:
-            comparable, low = _lowest(segment.range)
-            if comparable:
-                lows.append((segment.range.scheme, low))
+    """The versions that fix the vulnerability, in document order:
+
+    - the start of an unaffected interval (or an unaffected version) that lies outside every
+      affected interval and at or above the end of one (anywhere when every other version is
+      affected: defaultStatus affected, or an affected '*');
+    - the exclusive end (lessThan, or the next change) of an affected interval when the version
+      there is unaffected: an unaffected interval holds it, or no interval does and the default
+      status is unaffected (or not given).
+
+    An unaffected version inside an affected interval is not one: it would be a downgrade.
+    """
+    affected = [s.range for s in segments if s.status is AffectedStatus.AFFECTED]
+    bounded = [r for r in affected if r.kind is not RangeKind.ALL]
+    # '*' affected speaks of every version, as defaultStatus does
+    rest_affected = default is AffectedStatus.AFFECTED or len(bounded) < len(affected)
+    unaffected = [s.range for s in segments if s.status is AffectedStatus.NOT_AFFECTED]
+    unknown = [s.range for s in segments if s.status is AffectedStatus.UNKNOWN]
+    # versions no entry lists are unaffected (an absent defaultStatus is read that way too)
+    unlisted_unaffected = not rest_affected and default in (AffectedStatus.NOT_AFFECTED, None)
+
+    def held(ranges: list[VersionRange], version: str) -> bool:
+        return any(range_contains(r, version) is True for r in ranges)
+
     fixed: list[str] = []
     for segment in segments:
-        if segment.status is not AffectedStatus.NOT_AFFECTED or segment.start is None:
-            continue
-        start = segment.start
-        above = default is AffectedStatus.AFFECTED or any(
-            low is None or _safe_compare(scheme, start, low) == 1 for scheme, low in lows
-        )
-        if above and start not in fixed:
-            fixed.append(start)
+        candidate: str | None = None
+        if segment.status is AffectedStatus.AFFECTED:
+            end = _exclusive_end(segment.range)
+            if (
+                end is not None
+                and not held(bounded, end)
+                and (held(unaffected, end) or (unlisted_unaffected and not held(unknown, end)))
+            ):
+                candidate = end
+        elif segment.status is AffectedStatus.NOT_AFFECTED and segment.start is not None:
+            start = segment.start
+            if not held(bounded, start) and (
+                rest_affected or any(_ends_at_or_below(r, start) for r in bounded)
+            ):
+                candidate = start
+        if candidate is not None and candidate not in fixed:
+            fixed.append(candidate)
     return tuple(fixed)
 
 
-def _lowest(rng: VersionRange) -> tuple[bool, str | None]:
-    """(comparable, lowest version): None when the range starts at the first version."""
-    if rng.kind is RangeKind.ALL:
-        return True, None
+def _exclusive_end(rng: VersionRange) -> str | None:
+    """The version an interval stops before ('<' bound), if it has one."""
     if rng.kind is not RangeKind.CONSTRAINTS or not rng.constraints:
-        return False, None
-    first = rng.constraints[0]
-    if first.comparator in ("<", "<="):
-        return True, None
-    return True, first.version
-
-
-def _safe_compare(scheme: str, a: str, b: str) -> int | None:
-    try:
-        return compare_versions(scheme, a, b)
-    except VersionError:
         return None
+    last = rng.constraints[-1]
+    return last.version if last.comparator == "<" else None
+
+
+def _ends_at_or_below(rng: VersionRange, version: str) -> bool:
+    """True when every version of the range is at or below ``version``."""
+    if rng.kind is not RangeKind.CONSTRAINTS or not rng.constraints:
+        return False
+    last = rng.constraints[-1]
+    if last.comparator not in ("<", "<=", "="):
+        return False
+    try:
+        return compare_versions(rng.scheme, last.version, version) <= 0
+    except VersionError:
+        return False
 
 
 def _status(text: str | None, origin: str, path: str) -> AffectedStatus:
@@ -626,52 +659,34 @@ def read_configurations(
 ) -> list[AffectedProduct]:
     """NVD-style applicability statements: one AffectedProduct per vulnerable cpeMatch.
 
-    In an AND configuration the non-vulnerable CPEs are what the product must run on or with
-    (``conditions``). Negated nodes say where it is *not* affected and are skipped.
+    What else the configuration requires becomes the product's ``conditions`` (AND of OR
+    groups): in an AND configuration every other node must match, and an OR node matches with
+    any one of its CPEs, so each other node is one group of alternatives; in a node whose own
+    operator is AND, each other CPE of the node is a group of its own. Negated nodes say where
+    it is *not* affected and are skipped.
     """
     products: list[AffectedProduct] = []
-    seen: set[tuple[str, VersionRange, tuple[str, ...]]] = set()
+    seen: set[tuple[str, VersionRange, tuple[tuple[str, ...], ...]]] = set()
     for index, item in enumerate(configurations):
         config_path = jp(path, index)
         config = expect_object(item, origin, config_path)
         if _opt_bool(config, "negate", origin, config_path):
             continue
         operator = (opt_str(config, "operator", origin, config_path) or "OR").upper()
-        nodes_path = jp(config_path, "nodes")
-        nodes = expect_list(config.get("nodes"), origin, nodes_path)
-        read_nodes: list[tuple[str, list[tuple[JsonObject, str, bool, str]]]] = []
-        for node_index, node_item in enumerate(nodes):
-            node_path = jp(nodes_path, node_index)
-            node = expect_object(node_item, origin, node_path)
-            if _opt_bool(node, "negate", origin, node_path):
-                continue
-            node_operator = (opt_str(node, "operator", origin, node_path) or "OR").upper()
-            matches: list[tuple[JsonObject, str, bool, str]] = []
-            matches_path = jp(node_path, "cpeMatch")
-            for match_index, match_item in enumerate(opt_list(node, "cpeMatch", origin, node_path)):
-                match_path = jp(matches_path, match_index)
-                match = expect_object(match_item, origin, match_path)
-                vulnerable = _opt_bool(match, "vulnerable", origin, match_path)
-                if vulnerable is None:
-                    raise DocumentError(
-                        origin, jp(match_path, "vulnerable"), "required field is missing"
-                    )
-                criteria = req_str(match, "criteria", origin, match_path)
-                matches.append((match, match_path, vulnerable, criteria))
-            read_nodes.append((node_operator, matches))
-        config_conditions = tuple(
-            dict.fromkeys(c for _, ms in read_nodes for _, _, vuln, c in ms if not vuln)
-        )
-        for node_operator, matches in read_nodes:
+        nodes = _read_nodes(config, origin, config_path)
+        for node_index, (node_operator, matches) in enumerate(nodes):
+            groups: list[tuple[str, ...]] = []
             if operator == "AND":
-                conditions = config_conditions
-            elif node_operator == "AND":
-                conditions = tuple(dict.fromkeys(c for _, _, vuln, c in matches if not vuln))
-            else:
-                conditions = ()
-            for match, match_path, vulnerable, criteria in matches:
+                for other_index, (other_operator, other_matches) in enumerate(nodes):
+                    if other_index != node_index:
+                        groups.extend(_node_groups(other_operator, other_matches))
+            for match_index, (match, match_path, vulnerable, criteria) in enumerate(matches):
                 if not vulnerable:
                     continue
+                own: list[tuple[str, ...]] = []
+                if node_operator == "AND":
+                    own = [(c,) for i, (_, _, _, c) in enumerate(matches) if i != match_index]
+                conditions = tuple(dict.fromkeys(own + groups))
                 product = _match_product(
                     match, criteria, origin, match_path, vuln_id, conditions=conditions
                 )
@@ -683,6 +698,46 @@ def read_configurations(
     return products
 
 
+_Match = tuple[JsonObject, str, bool, str]  # (cpeMatch, its path, vulnerable, criteria)
+
+
+def _read_nodes(config: JsonObject, origin: str, path: str) -> list[tuple[str, list[_Match]]]:
+    """(operator, matches) of each node that is not negated."""
+    nodes_path = jp(path, "nodes")
+    read: list[tuple[str, list[_Match]]] = []
+    for node_index, node_item in enumerate(expect_list(config.get("nodes"), origin, nodes_path)):
+        node_path = jp(nodes_path, node_index)
+        node = expect_object(node_item, origin, node_path)
+        if _opt_bool(node, "negate", origin, node_path):
+            continue
+        node_operator = (opt_str(node, "operator", origin, node_path) or "OR").upper()
+        matches: list[_Match] = []
+        matches_path = jp(node_path, "cpeMatch")
+        for match_index, match_item in enumerate(opt_list(node, "cpeMatch", origin, node_path)):
+            match_path = jp(matches_path, match_index)
+            match = expect_object(match_item, origin, match_path)
+            vulnerable = _opt_bool(match, "vulnerable", origin, match_path)
+            if vulnerable is None:
+                raise DocumentError(
+                    origin, jp(match_path, "vulnerable"), "required field is missing"
+                )
+            criteria = req_str(match, "criteria", origin, match_path)
+            matches.append((match, match_path, vulnerable, criteria))
+        read.append((node_operator, matches))
+    return read
+
+
+def _node_groups(operator: str, matches: list[_Match]) -> list[tuple[str, ...]]:
+    """What must hold for a node to match: one group of alternatives for an OR node, one
+    group per CPE for an AND node."""
+    criteria = tuple(dict.fromkeys(c for _, _, _, c in matches))
+    if not criteria:
+        return []
+    if operator == "AND":
+        return [(c,) for c in criteria]
+    return [criteria]
+
+
 def _match_product(
     match: JsonObject,
     criteria: str,
@@ -690,7 +745,7 @@ def _match_product(
     path: str,
     vuln_id: str,
     *,
-    conditions: tuple[str, ...],
+    conditions: tuple[tuple[str, ...], ...],
 ) -> AffectedProduct:
     try:
         cpe = parse_cpe(criteria)
@@ -722,7 +777,8 @@ def _match_product(
         ranges=(rng,),
         vuln_id=vuln_id,
         conditions=conditions,
-        fixed_versions=(end_excl,) if end_excl else (),
+        # versionEndExcluding is the first fixed version, when the range could be read
+        fixed_versions=(end_excl,) if end_excl and rng.kind is RangeKind.CONSTRAINTS else (),
         source_path=path,
     )
 
@@ -860,12 +916,3 @@ def add_references(items: list[Any], origin: str, path: str, into: dict[str, lis
 
 def merged_references(found: dict[str, list[str]]) -> tuple[Reference, ...]:
     return tuple(Reference(url, ";".join(tags) or None) for url, tags in found.items())
-
-
-def opt_number(obj: JsonObject, key: str, origin: str, path: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DocumentError(origin, jp(path, key), "expected a number")
-    return float(value)

@@ -11,7 +11,7 @@ import ijson
 
 from iotwarden.core.errors import DocumentError, UnknownFormatError
 from iotwarden.intel.interface import UTF8_BOM, AdvisoryParser, InputDocument, Sniff, opened
-from iotwarden.intel.reading import _STREAM_ERRORS, _stream_error, parse_json_bytes, read_upto
+from iotwarden.intel.reading import STREAM_ERRORS, parse_json_bytes, read_upto, stream_error
 
 #: Documents up to this size are read whole once and handed to the parser already parsed.
 WHOLE_READ_LIMIT = 8 * 1024 * 1024
@@ -39,8 +39,8 @@ def sniff(doc: InputDocument) -> Sniff:
         try:
             with opened(doc) as fh:
                 head = read_upto(fh, WHOLE_READ_LIMIT, doc.size)
-        except _STREAM_ERRORS as e:
-            raise DocumentError(doc.origin, "", f"cannot be read: {_stream_error(e)}") from e
+        except STREAM_ERRORS as e:
+            raise DocumentError(doc.origin, "", f"cannot be read: {stream_error(e)}") from e
     stripped = head.lstrip()
     if not stripped:
         raise DocumentError(doc.origin, "", "the document is empty")
@@ -100,8 +100,8 @@ def _sniff_stream(doc: InputDocument) -> Sniff:
                         break
     except ijson.JSONError as e:
         raise DocumentError(doc.origin, "$", f"invalid JSON: {e}") from e
-    except _STREAM_ERRORS as e:
-        raise DocumentError(doc.origin, "", f"cannot be read: {_stream_error(e)}") from e
+    except STREAM_ERRORS as e:
+        raise DocumentError(doc.origin, "", f"cannot be read: {stream_error(e)}") from e
     return Sniff(
         kind=kind,
         top_keys=frozenset(keys),

@@ -12,11 +12,11 @@ from pathlib import PurePath
 from typing import ClassVar
 
 from iotwarden.core.errors import DocumentError
+from iotwarden.core.identifiers import CVE_ID
 from iotwarden.core.models import AdvisoryFormat, EpssScore
 from iotwarden.intel.interface import AdvisoryParser, InputDocument, ParseOutcome, Sniff, opened
 from iotwarden.intel.reading import parse_date
 
-_CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,19}$")
 _NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -82,7 +82,7 @@ class EpssCsvParser(AdvisoryParser):
                     )
                     continue
                 cve_id = row[0].strip()
-                if not _CVE_ID.match(cve_id):
+                if not CVE_ID.match(cve_id):
                     yield DocumentError(origin, f"line {line}", f"not a CVE id: {cve_id!r}")
                     continue
                 epss = _probability(row[epss_at])

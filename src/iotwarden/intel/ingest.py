@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Small documents seen before worker processes are started (below this, in-process is faster).
 POOL_AFTER = 2000
+#: KEV entries and EPSS scores written per transaction (rows are small; memory stays flat).
+SIGNAL_BATCH = 5000
+#: Problems kept in a report (all are counted, and all reach the observer).
+MAX_KEPT_PROBLEMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,13 @@ class IngestReport:
     kev_entries: int = 0
     epss_scores: int = 0
     formats: Counter[str] = field(default_factory=Counter)
-    problems: list[IngestProblem] = field(default_factory=list)
+    problems: list[IngestProblem] = field(default_factory=list)  # the first MAX_KEPT_PROBLEMS
+    problem_count: int = 0
     changed: list[ChangedAdvisory] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.problem_count == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class IngestReport:
                 {"source": c.source.value, "id": c.id, "result": c.result.value}
                 for c in self.changed
             ],
+            "problem_count": self.problem_count,
             "problems": [
                 {"origin": p.origin, "json_path": p.json_path, "message": p.message}
                 for p in self.problems
@@ -141,17 +147,14 @@ def _parse_stream(doc: InputDocument) -> Iterator[_Item]:
 
 #: Where a worker finds a document: its bytes, or where it lies in a zip bundle.
 _Source = bytes | sources.ZipMember
-_open_bundles: dict[str, IO[bytes]] = {}
+#: Each process's reader of zip members (workers keep their bundles open for the run).
+_bundles = sources.BundleReader()
 
 
 def _worker_document(origin: str, source: _Source) -> InputDocument:
     if isinstance(source, bytes):
         return InputDocument.from_bytes(origin, source)
-    handle = _open_bundles.get(source.bundle)
-    if handle is None:
-        # A worker keeps each bundle open for the run (closed when the worker exits).
-        handle = _open_bundles[source.bundle] = open(source.bundle, "rb")  # noqa: SIM115
-    return InputDocument.from_bytes(origin, sources.read_member_at(source, handle, origin))
+    return InputDocument.from_bytes(origin, _bundles.read(source, origin))
 
 
 def _parse_chunk(chunk: list[tuple[str, _Source]]) -> list[list[_Item]]:
@@ -185,7 +188,10 @@ class _Ingestor:
 
     def problem(self, origin: str, json_path: str, message: str) -> None:
         found = IngestProblem(origin, json_path, message)
-        self.report.problems.append(found)
+        # A feed of broken records must not exhaust memory: keep the first ones, count all.
+        if len(self.report.problems) < MAX_KEPT_PROBLEMS:
+            self.report.problems.append(found)
+        self.report.problem_count += 1
         self.observer.problem(found)
 
     # advisories --------------------------------------------------------------------------------
@@ -278,7 +284,7 @@ class _Ingestor:
             else:
                 records += 1
                 (kev if isinstance(item, KevEntry) else epss).append(item)  # type: ignore[arg-type]
-                if fmt is not None and len(kev) + len(epss) >= self.batch_size * 10:
+                if fmt is not None and len(kev) + len(epss) >= SIGNAL_BATCH:
                     document_id = self.write_signals(origin, fmt, kev, epss, document_id)
                     kev, epss = [], []
         if (kev or epss) and fmt is not None:
@@ -435,5 +441,6 @@ def ingest(
     finally:
         if pool.executor is not None:
             pool.executor.shutdown(cancel_futures=True)
+        _bundles.close()  # opened here only when the workers failed and we parsed instead
     ingestor.flush_advisories()
     return ingestor.report

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from iotwarden.core.errors import DocumentError
+from iotwarden.core.identifiers import CVE_ID
 from iotwarden.core.models import AdvisoryFormat, KevEntry
 from iotwarden.intel.interface import (
     AdvisoryParser,
@@ -26,7 +27,6 @@ from iotwarden.intel.reading import (
 )
 
 SOURCE = "cisa-kev"
-_CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,19}$")
 _CWE_SPLIT = re.compile(r"\s*,\s*")
 
 
@@ -53,7 +53,7 @@ def _entry(
     if not isinstance(cve_id, str):
         raise _EntryError("cveID", f"expected a string, found {type(cve_id).__name__}")
     cve_id = cve_id.strip()
-    if not _CVE_ID.match(cve_id):
+    if not CVE_ID.match(cve_id):
         raise _EntryError("cveID", f"not a CVE id: {cve_id!r}")
     date_added = _date(values, "dateAdded", origin)
     if date_added is None:

@@ -41,7 +41,8 @@ from iotwarden.core.versions import (
 from iotwarden.intel.interface import AdvisoryParser, InputDocument, ParseOutcome, Sniff
 from iotwarden.intel.reading import (
     JsonObject,
-    _kind,
+    describe_kind,
+    expect_list,
     iter_json_items,
     jp,
     opt_list,
@@ -63,7 +64,8 @@ class OsvParser(AdvisoryParser):
     description: ClassVar[str] = (
         "Open Source Vulnerability records (https://ossf.github.io/osv-schema/): one record per "
         "file, or a JSON array of records (streamed when large). One advisory per record, keyed "
-        "by its id; aliases and upstream ids become aliases. Each affected package becomes a "
+        "by its id; aliases stay aliases, upstream ids are kept as upstream (they find the record "
+        "but do not merge it with them). Each affected package becomes a "
         "product (purl, ecosystem, name) with its ranges: SEMVER and ECOSYSTEM events become "
         "`vers` constraints in the ecosystem's scheme (introduced and last_affected inclusive, "
         "fixed exclusive), the `versions` list an exact-versions range, GIT ranges are kept as "
@@ -93,7 +95,7 @@ class OsvParser(AdvisoryParser):
             if sniff.document is None:
                 items = iter_json_items(doc, "item", "$")
             else:
-                items = enumerate(_expect_list(sniff.document, origin, "$"))
+                items = enumerate(expect_list(sniff.document, origin, "$"))
             for index, item in items:
                 try:
                     yield parse_record(item, origin, f"$[{index}]")
@@ -107,7 +109,7 @@ def parse_record(record: Any, origin: str, path: str = "$") -> Advisory:
     """One OSV record as an Advisory. Raises DocumentError naming the JSON path of a fault."""
     if not isinstance(record, dict):
         raise DocumentError(
-            origin, path, f"expected an OSV record (an object), found {_kind(record)}"
+            origin, path, f"expected an OSV record (an object), found {describe_kind(record)}"
         )
     osv_id = req_str(record, "id", origin, path)
     modified_text = req_str(record, "modified", origin, path)
@@ -116,6 +118,9 @@ def parse_record(record: Any, origin: str, path: str = "$") -> Advisory:
     withdrawn_at = _timestamp(record.get("withdrawn"), origin, path, "withdrawn")
 
     aliases = _aliases(record, osv_id, origin, path)
+    upstream = tuple(
+        u for u in _aliases(record, osv_id, origin, path, "upstream") if u not in aliases
+    )
     scores: list[Score] = []
     statements: list[Statement] = []
     severity = record.get("severity")
@@ -157,6 +162,7 @@ def parse_record(record: Any, origin: str, path: str = "$") -> Advisory:
         key=osv_id,
         id=osv_id,
         aliases=aliases,
+        upstream=upstream,
         vuln_ids=(osv_id,),
         title=opt_str(record, "summary", origin, path),
         description=opt_str(record, "details", origin, path),
@@ -177,19 +183,22 @@ def parse_record(record: Any, origin: str, path: str = "$") -> Advisory:
     )
 
 
-def _aliases(record: JsonObject, osv_id: str, origin: str, path: str) -> tuple[str, ...]:
+def _aliases(
+    record: JsonObject, osv_id: str, origin: str, path: str, key: str = "aliases"
+) -> tuple[str, ...]:
+    """The ids listed under ``key`` ('aliases', or 'upstream': the vulnerabilities a
+    downstream record derives from, which are not other names of it)."""
     found: dict[str, None] = {}
-    for key in ("aliases", "upstream"):
-        values = record.get(key)
-        if not values:
-            continue
-        if not isinstance(values, list):
-            raise DocumentError(origin, jp(path, key), _expected("an array", values))
-        for j, value in enumerate(values):
-            if not isinstance(value, str):
-                raise DocumentError(origin, jp(path, key, j), _expected("a string", value))
-            if value != osv_id:
-                found[value] = None
+    values = record.get(key)
+    if not values:
+        return ()
+    if not isinstance(values, list):
+        raise DocumentError(origin, jp(path, key), _expected("an array", values))
+    for j, value in enumerate(values):
+        if not isinstance(value, str):
+            raise DocumentError(origin, jp(path, key, j), _expected("a string", value))
+        if value != osv_id:
+            found[value] = None
     return tuple(found)
 
 
@@ -402,11 +411,5 @@ def _timestamp(value: Any, origin: str, path: str, key: str) -> dt.datetime | No
     return parse_datetime(value, origin, jp(path, key))
 
 
-def _expect_list(value: Any, origin: str, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise DocumentError(origin, path, _expected("an array", value))
-    return value
-
-
 def _expected(what: str, value: Any) -> str:
-    return f"expected {what}, found {_kind(value)}"
+    return f"expected {what}, found {describe_kind(value)}"

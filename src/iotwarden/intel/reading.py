@@ -19,7 +19,8 @@ from iotwarden.intel.interface import InputDocument, Sniff, opened
 
 JsonObject = dict[str, Any]
 
-_STREAM_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
+#: What reading a (possibly compressed) stream can raise; see stream_error.
+STREAM_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
 
 
 def jp(base: str, *parts: str | int) -> str:
@@ -58,8 +59,8 @@ def read_bounded(doc: InputDocument, limit: int | None = None) -> bytes:
     try:
         with opened(doc) as fh:
             data = read_upto(fh, limit, doc.size)
-    except _STREAM_ERRORS as e:
-        raise InputError(doc.origin, f"cannot be read: {_stream_error(e)}") from e
+    except STREAM_ERRORS as e:
+        raise InputError(doc.origin, f"cannot be read: {stream_error(e)}") from e
     if len(data) > limit:
         raise DocumentError(
             doc.origin,
@@ -104,8 +105,8 @@ def iter_json_items(doc: InputDocument, prefix: str, path: str) -> Iterator[tupl
                 yield index, item
     except ijson.JSONError as e:
         raise DocumentError(doc.origin, jp(path, index + 1), f"invalid JSON: {e}") from e
-    except _STREAM_ERRORS as e:
-        raise InputError(doc.origin, f"cannot be read: {_stream_error(e)}") from e
+    except STREAM_ERRORS as e:
+        raise InputError(doc.origin, f"cannot be read: {stream_error(e)}") from e
 
 
 def top_level_scalars(doc: InputDocument, stop_at: str | None = None) -> dict[str, Any]:
@@ -131,12 +132,13 @@ def top_level_scalars(doc: InputDocument, stop_at: str | None = None) -> dict[st
                     break
     except ijson.JSONError as e:
         raise DocumentError(doc.origin, "$", f"invalid JSON: {e}") from e
-    except _STREAM_ERRORS as e:
-        raise InputError(doc.origin, f"cannot be read: {_stream_error(e)}") from e
+    except STREAM_ERRORS as e:
+        raise InputError(doc.origin, f"cannot be read: {stream_error(e)}") from e
     return found
 
 
-def _stream_error(e: BaseException) -> str:
+def stream_error(e: BaseException) -> str:
+    """A reader's words for one of STREAM_ERRORS."""
     if isinstance(e, EOFError):
         return "truncated (compressed stream ended early)"
     if isinstance(e, gzip.BadGzipFile | zlib.error):
@@ -154,13 +156,13 @@ def raw_bytes(obj: Any) -> bytes:
 
 def expect_object(value: Any, origin: str, path: str) -> JsonObject:
     if not isinstance(value, dict):
-        raise DocumentError(origin, path, f"expected an object, found {_kind(value)}")
+        raise DocumentError(origin, path, f"expected an object, found {describe_kind(value)}")
     return value
 
 
 def expect_list(value: Any, origin: str, path: str) -> list[Any]:
     if not isinstance(value, list):
-        raise DocumentError(origin, path, f"expected an array, found {_kind(value)}")
+        raise DocumentError(origin, path, f"expected an array, found {describe_kind(value)}")
     return value
 
 
@@ -169,7 +171,9 @@ def req_str(obj: JsonObject, key: str, origin: str, path: str) -> str:
     if value is None:
         raise DocumentError(origin, jp(path, key), "required field is missing")
     if not isinstance(value, str):
-        raise DocumentError(origin, jp(path, key), f"expected a string, found {_kind(value)}")
+        raise DocumentError(
+            origin, jp(path, key), f"expected a string, found {describe_kind(value)}"
+        )
     return value
 
 
@@ -178,7 +182,9 @@ def opt_str(obj: JsonObject, key: str, origin: str, path: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise DocumentError(origin, jp(path, key), f"expected a string, found {_kind(value)}")
+        raise DocumentError(
+            origin, jp(path, key), f"expected a string, found {describe_kind(value)}"
+        )
     return value
 
 
@@ -196,7 +202,20 @@ def opt_object(obj: JsonObject, key: str, origin: str, path: str) -> JsonObject:
     return expect_object(value, origin, jp(path, key))
 
 
-def _kind(value: Any) -> str:
+def opt_number(obj: JsonObject, key: str, origin: str, path: str) -> float | None:
+    """An optional JSON number (a boolean is not one), as a float."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DocumentError(
+            origin, jp(path, key), f"expected a number, found {describe_kind(value)}"
+        )
+    return float(value)
+
+
+def describe_kind(value: Any) -> str:
+    """What a JSON value is, for error messages: 'an object', 'a string', 'null', ..."""
     return {
         dict: "an object",
         list: "an array",
@@ -216,7 +235,9 @@ def parse_datetime(value: Any, origin: str, path: str) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise DocumentError(origin, path, f"expected a date-time string, found {_kind(value)}")
+        raise DocumentError(
+            origin, path, f"expected a date-time string, found {describe_kind(value)}"
+        )
     text = value.strip()
     try:
         if _DATE_ONLY.match(text):

@@ -27,7 +27,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 #: Zip members up to this size are read into memory at once instead of streamed.
 SMALL_MEMBER_BYTES = 4 * 1024 * 1024
-DOCUMENT_SUFFIXES = (".json", ".csv", ".gz", ".zip", ".jsonl")
+DOCUMENT_SUFFIXES = (".json", ".csv", ".gz", ".zip")
+#: How deep zip bundles inside zip bundles are opened.
+MAX_ZIP_DEPTH = 3
 
 
 class LimitedReader(io.RawIOBase):
@@ -89,9 +91,13 @@ def _file_document(path: Path) -> InputDocument:
     return InputDocument(origin=str(path), opener=lambda: path.open("rb"), size=path.stat().st_size)
 
 
-def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
+def _zip_documents(
+    path: Path, depth: int = 0, shown_as: str | None = None
+) -> Iterator[InputDocument | InputError]:
+    """The documents of a zip bundle. Bundles inside it (the CVE list's release zip holds
+    one) are opened too, to MAX_ZIP_DEPTH levels, from a private spool file."""
     limits = settings()
-    origin = str(path)
+    origin = shown_as or str(path)
     try:
         bundle = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -103,7 +109,7 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                 continue
             member = f"{origin}!{info.filename}"
             name = info.filename.lower()
-            if not name.endswith(DOCUMENT_SUFFIXES) or name.endswith(".zip"):
+            if not name.endswith(DOCUMENT_SUFFIXES):
                 continue
             if info.file_size > limits.max_member_bytes:
                 yield InputError(
@@ -120,10 +126,14 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                     "refused as a possible zip bomb",
                 )
                 continue
+            if name.endswith(".zip"):
+                yield from _nested_zip(bundle, info, member, depth)
+                continue
             gzipped = name.endswith(".gz")
             if not gzipped and info.file_size <= SMALL_MEMBER_BYTES:
                 # zipfile never yields more than the declared size, which was checked above:
-                # small members are read whole, here or by a parsing worker (zip_member).
+                # small members are read whole, here or by a parsing worker (zip_member; not
+                # for nested bundles, whose spool file goes away when they have been read).
                 def read_small(index: int = index, member: str = member) -> IO[bytes]:
                     return io.BytesIO(read_zip_member(bundle, index, member))
 
@@ -131,7 +141,7 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                     origin=member,
                     opener=read_small,
                     size=info.file_size,
-                    zip_member=ZipMember.of(str(path), info),
+                    zip_member=ZipMember.of(str(path), info) if depth == 0 else None,
                 )
                 continue
 
@@ -143,6 +153,24 @@ def _zip_documents(path: Path) -> Iterator[InputDocument | InputError]:
                 return _buffered(raw, min(info.file_size, limits.max_member_bytes), member)
 
             yield InputDocument(origin=member, opener=opener, size=info.file_size)
+
+
+def _nested_zip(
+    bundle: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, depth: int
+) -> Iterator[InputDocument | InputError]:
+    if depth + 1 >= MAX_ZIP_DEPTH:
+        yield InputError(member, f"zip bundles nested more than {MAX_ZIP_DEPTH} deep: skipped")
+        return
+    try:
+        with bundle.open(info) as raw:
+            spooled = _spool(raw)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        yield InputError(member, f"corrupt member ({e})")
+        return
+    try:
+        yield from _zip_documents(spooled, depth + 1, shown_as=member)
+    finally:
+        spooled.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,16 +206,52 @@ _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 
 
-def read_member_at(member: ZipMember, fh: IO[bytes], origin: str) -> bytes:
-    """Read and check (size, CRC-32) a stored or deflated member through an open handle."""
-    if member.flag_bits & 0x1:
-        raise InputError(origin, "encrypted zip member: not supported")
-    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        with zipfile.ZipFile(member.bundle) as bundle:
-            for index, info in enumerate(bundle.infolist()):
-                if info.header_offset == member.header_offset:
-                    return read_zip_member(bundle, index, origin)
-        raise InputError(origin, "corrupt member (not found in the bundle)")
+class BundleReader:
+    """Reads zip members by their ZipMember reference, keeping each bundle open between
+    reads (a parsing worker reads thousands from one bundle). Close it when done."""
+
+    def __init__(self) -> None:
+        self._handles: dict[str, IO[bytes]] = {}
+        self._bundles: dict[str, tuple[zipfile.ZipFile, dict[int, int]]] = {}
+
+    def read(self, member: ZipMember, origin: str) -> bytes:
+        """Read and check (size, CRC-32) one member."""
+        if member.flag_bits & 0x1:
+            raise InputError(origin, "encrypted zip member: not supported")
+        try:
+            fh = self._handles.get(member.bundle)
+            if fh is None:
+                # Kept open across reads on purpose; close() closes it.
+                fh = self._handles[member.bundle] = Path(member.bundle).open("rb")  # noqa: SIM115
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                return self._read_other(member, fh, origin)
+            return _read_local(member, fh, origin)
+        except OSError as e:
+            raise InputError(origin, f"cannot be read ({e.strerror or e})") from e
+
+    def _read_other(self, member: ZipMember, fh: IO[bytes], origin: str) -> bytes:
+        # bzip2, lzma, ...: rare in advisory bundles; zipfile reads them (directory read once).
+        held = self._bundles.get(member.bundle)
+        if held is None:
+            bundle = zipfile.ZipFile(fh)
+            offsets = {info.header_offset: i for i, info in enumerate(bundle.infolist())}
+            held = self._bundles[member.bundle] = (bundle, offsets)
+        bundle, offsets = held
+        index = offsets.get(member.header_offset)
+        if index is None:
+            raise InputError(origin, "corrupt member (not found in the bundle)")
+        return read_zip_member(bundle, index, origin)
+
+    def close(self) -> None:
+        for bundle, _ in self._bundles.values():
+            bundle.close()
+        for fh in self._handles.values():
+            fh.close()
+        self._bundles.clear()
+        self._handles.clear()
+
+
+def _read_local(member: ZipMember, fh: IO[bytes], origin: str) -> bytes:
     fh.seek(member.header_offset)
     header = fh.read(_LOCAL_HEADER.size)
     if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:

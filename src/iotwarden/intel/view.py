@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection
 
 from iotwarden.core.errors import IntelError
+from iotwarden.core.identifiers import CVE_ID
 from iotwarden.core.models import (
     Advisory,
     AdvisoryStatus,
@@ -31,7 +31,6 @@ from iotwarden.store.advisories import AdvisoryRepository, SearchCriteria
 from iotwarden.store.db import Store
 
 T = TypeVar("T")
-_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
 #: An alias group larger than this stops growing (a guard against chains of bad aliases).
 MAX_GROUP = 64
 
@@ -84,11 +83,6 @@ class VulnerabilityView:
     def withdrawn(self) -> list[SourceRecord]:
         return [r for r in self.records if r.status is not AdvisoryStatus.ACTIVE]
 
-    @property
-    def max_score(self) -> Score | None:
-        valid = [s.value for s in self.scores if s.value.base_score is not None]
-        return max(valid, key=lambda s: (s.base_score or 0.0, s.version), default=None)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
@@ -135,15 +129,25 @@ def _sourced(item: Sourced[Any]) -> dict[str, Any]:
 
 
 def _names(advisory: Advisory) -> set[str]:
+    """The names of the record itself: its id, the vulnerability it covers and its aliases
+    (not its upstream ids, which are other vulnerabilities it derives from)."""
     return {advisory.id, *advisory.vuln_ids, *advisory.aliases}
 
 
 def _single_vulnerability(advisory: Advisory) -> bool:
-    return len(advisory.vuln_ids) <= 1
+    """Does the record speak of one vulnerability only? Only such records merge names: a
+    CSAF document with ten CVEs, or a distribution notice naming many, must not."""
+    cves = {n.upper() for n in _names(advisory) if CVE_ID.match(n.upper())}
+    return len(advisory.vuln_ids) <= 1 and len(cves) <= 1
 
 
 def _relevant(vuln_id: str | None, group: set[str], advisory: Advisory) -> bool:
-    return vuln_id is None or _single_vulnerability(advisory) or vuln_id in group
+    return (
+        vuln_id is None
+        or vuln_id in group
+        or advisory.id in group  # asked for the record itself: all of it is relevant
+        or _single_vulnerability(advisory)
+    )
 
 
 def vulnerability_view(store: Store, query: str) -> VulnerabilityView:
@@ -154,7 +158,7 @@ def vulnerability_view(store: Store, query: str) -> VulnerabilityView:
         raise UnknownAdvisoryError("an advisory or vulnerability id is needed")
     with store.engine.connect() as conn:
         group, advisories = _alias_group(repo, conn, wanted)
-        cves = {i.upper() for i in group if _CVE.match(i)}
+        cves = {i.upper() for i in group if CVE_ID.match(i.upper())}
         kev = repo.kev_for(cves, conn)
         epss = repo.epss_for(cves, conn)
         origins = repo.origins(advisories, conn)
@@ -212,7 +216,7 @@ def vulnerability_view(store: Store, query: str) -> VulnerabilityView:
 def _alias_group(
     repo: AdvisoryRepository, conn: Connection, query: str
 ) -> tuple[set[str], dict[int, Advisory]]:
-    group = {query, query.upper()} if _CVE.match(query) else {query}
+    group = {query, query.upper()} if CVE_ID.match(query.upper()) else {query}
     loaded: dict[int, Advisory] = {}
     frontier = set(group)
     while frontier and len(group) < MAX_GROUP:
@@ -224,7 +228,10 @@ def _alias_group(
         frontier = set()
         for pk in new_pks:
             adv = loaded[pk]
-            if _single_vulnerability(adv):
+            # Grow through a record only if it was found by one of its own names: one found
+            # through its upstream ids (a distribution notice) speaks of the vulnerability
+            # but its other names are not the vulnerability's.
+            if _single_vulnerability(adv) and hits[pk] & _names(adv):
                 frontier |= _names(adv) - group
         group |= frontier
     return group, loaded
@@ -270,13 +277,15 @@ def search(store: Store, criteria: SearchCriteria) -> list[AdvisorySummary]:
     with store.engine.connect() as conn:
         pks = repo.search(criteria, conn)
         advisories = repo.load_advisories(pks, conn)
-        cves = {n.upper() for adv in advisories.values() for n in _names(adv) if _CVE.match(n)}
+        cves = {
+            n.upper() for adv in advisories.values() for n in _names(adv) if CVE_ID.match(n.upper())
+        }
         kev = repo.kev_for(cves, conn)
         epss = repo.epss_for(cves, conn)
     out = []
     for pk in pks:
         adv = advisories[pk]
-        names = {n.upper() for n in _names(adv) if _CVE.match(n)}
+        names = {n.upper() for n in _names(adv) if CVE_ID.match(n.upper())}
         best = max(
             (s for s in adv.scores if s.base_score is not None),
             key=lambda s: s.base_score or 0.0,

@@ -217,15 +217,18 @@ class AdvisoryRepository:
     def add_source_document(
         self, conn: Connection, origin: str, fmt: AdvisoryFormat, meta: dict[str, Any] | None
     ) -> int:
+        """The row describing a KEV or EPSS document; reading the same document again
+        reuses its row (the count restarts) instead of adding one."""
+        docs = t.source_documents
+        values = {"ingested_at": dt.datetime.now(dt.UTC), "records": 0, "meta": meta}
+        held = conn.execute(
+            select(docs.c.id).where(docs.c.origin == origin, docs.c.format == fmt.value)
+        ).first()
+        if held is not None:
+            conn.execute(docs.update().where(docs.c.id == held.id).values(**values))
+            return int(held.id)
         result = conn.execute(
-            insert(t.source_documents).returning(t.source_documents.c.id),
-            {
-                "origin": origin,
-                "format": fmt.value,
-                "ingested_at": dt.datetime.now(dt.UTC),
-                "records": 0,
-                "meta": meta,
-            },
+            insert(docs).returning(docs.c.id), {"origin": origin, "format": fmt.value, **values}
         )
         return int(result.scalar_one())
 
@@ -244,6 +247,7 @@ class AdvisoryRepository:
             *t.ADVISORY_CHILD_TABLES,
             t.kev_entries,
             t.epss_scores,
+            t.source_documents,
         ]
         with self.engine.connect() as conn:
             return {
@@ -312,6 +316,7 @@ class AdvisoryRepository:
                     id=row.advisory_id,
                     aliases=tuple(n for n, k in own if k == "alias"),
                     vuln_ids=tuple(n for n, k in own if k in ("idvuln", "vuln")),
+                    upstream=tuple(n for n, k in own if k == "upstream"),
                     title=row.title,
                     description=row.description,
                     published=utc(row.published),
@@ -392,10 +397,9 @@ class AdvisoryRepository:
             ptype, pns, pname = purl_parts(criteria.purl)
             if ptype is None or pname is None:
                 raise IdentifierError(f"{criteria.purl!r} is not a valid package URL")
-            cond = and_(ap.c.purl_type == ptype, func.lower(ap.c.purl_name) == pname.lower())
-            if pns:
-                cond = and_(cond, func.lower(ap.c.purl_namespace) == pns.lower())
-            conditions.append(a.c.id.in_(select(ap.c.advisory_pk).where(cond)))
+            conditions.append(
+                a.c.id.in_(select(ap.c.advisory_pk).where(_purl_condition(ptype, pns, pname)))
+            )
         if criteria.cpe:
             vendor, product = cpe_parts(criteria.cpe)
             if vendor is None:
@@ -415,15 +419,17 @@ class AdvisoryRepository:
                     or_(
                         ap.c.product_norm == p,
                         ap.c.cpe_product == p,
-                        ap.c.purl_name == criteria.product,
                         func.lower(ap.c.purl_name) == criteria.product.lower(),
                     )
                 )
             conditions.append(a.c.id.in_(select(ap.c.advisory_pk).where(and_(*parts))))
         if criteria.text:
-            like = f"%{criteria.text.lower()}%"
+            words = criteria.text.lower()
             conditions.append(
-                or_(func.lower(a.c.title).like(like), func.lower(a.c.description).like(like))
+                or_(
+                    func.lower(a.c.title).contains(words, autoescape=True),
+                    func.lower(a.c.description).contains(words, autoescape=True),
+                )
             )
         if criteria.min_cvss is not None:
             sc = t.scores
@@ -442,8 +448,11 @@ class AdvisoryRepository:
             )
             conditions.append(on_kev if criteria.kev else ~on_kev)
         if criteria.min_epss is not None:
-            epss_ids = select(t.epss_scores.c.cve_id).where(
-                t.epss_scores.c.epss >= criteria.min_epss
+            # Each CVE's latest score counts, not any score it once had.
+            e, later = t.epss_scores, t.epss_scores.alias("later")
+            latest = select(func.max(later.c.score_date)).where(later.c.cve_id == e.c.cve_id)
+            epss_ids = select(e.c.cve_id).where(
+                e.c.epss >= criteria.min_epss, e.c.score_date == latest.scalar_subquery()
             )
             conditions.append(
                 a.c.id.in_(select(vuln_alias.c.advisory_pk).where(vuln_alias.c.alias.in_(epss_ids)))
@@ -452,6 +461,25 @@ class AdvisoryRepository:
             query = query.where(and_(*conditions))
         query = query.limit(criteria.limit)
         return [int(row[0]) for row in conn.execute(query)]
+
+
+#: purl types whose names are case-sensitive (purl spec); the others compare case-blind.
+CASE_SENSITIVE_PURL_TYPES = frozenset({"maven", "golang", "swift", "conan", "oci", "docker"})
+
+
+def _purl_condition(ptype: str, namespace: str | None, name: str) -> ColumnElement[bool]:
+    """Match a package by type, namespace and name (version, qualifiers, subpath ignored).
+    A purl without a namespace matches only packages without one."""
+    ap = t.affected_products
+    if ptype in CASE_SENSITIVE_PURL_TYPES:
+        same_name = ap.c.purl_name == name
+        same_namespace = ap.c.purl_namespace == namespace
+    else:
+        same_name = func.lower(ap.c.purl_name) == name.lower()
+        same_namespace = func.lower(ap.c.purl_namespace) == (namespace or "").lower()
+    if namespace is None:
+        same_namespace = ap.c.purl_namespace.is_(None)
+    return and_(ap.c.purl_type == ptype, same_name, same_namespace)
 
 
 @dataclass(frozen=True)
@@ -467,4 +495,4 @@ class SearchCriteria:
     min_cvss: float | None = None
     sources: tuple[AdvisoryFormat, ...] = ()
     include_withdrawn: bool = False
-    limit: int = 100
+    limit: int = 50

@@ -47,8 +47,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Large feeds mean large indexes: a 128 MiB page cache keeps their upper levels in memory.
-    cursor.execute("PRAGMA cache_size=-131072")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA wal_autocheckpoint=8192")
     cursor.close()
@@ -65,7 +63,13 @@ def create_store_engine(url: str) -> Engine:
     }
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot create the folder {folder} for the store {url!r}: {e.strerror or e}"
+                ) from e
     elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:

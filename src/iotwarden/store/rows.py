@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from iotwarden.core.ecosystems import purl_parts_for
 from iotwarden.core.identifiers import IdentifierError, parse_cpe, split_purl
 from iotwarden.core.identifiers import normalise_name as norm
 from iotwarden.core.models import (
@@ -70,16 +71,12 @@ def is_newer(candidate: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
         if theirs is None:
             return True
         if scheme == "date":
-            return bool(_aware(mine) > _aware(theirs))
+            return bool(utc(mine) > utc(theirs))  # type: ignore[operator]
         try:
             return compare_versions("generic", str(mine), str(theirs)) > 0
         except Exception:  # noqa: BLE001 - incomparable revision strings: fall back to text
             return str(mine) > str(theirs)
     return False
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -161,7 +158,16 @@ CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
         "fixed_versions",
         "date",
     ),
-    "scores": ("vuln_id", "version", "vector", "base_score", "severity", "source", "valid"),
+    "scores": (
+        "vuln_id",
+        "version",
+        "vector",
+        "base_score",
+        "severity",
+        "source",
+        "valid",
+        "product_refs",
+    ),
     "statements": ("vuln_id", "kind", "category", "details", "product_refs", "date"),
 }
 
@@ -216,6 +222,8 @@ def prepare(adv: Advisory) -> PreparedAdvisory:
         names.setdefault(vuln, "vuln")
     for alias in adv.aliases:
         names.setdefault(alias, "alias")
+    for upstream in adv.upstream:
+        names.setdefault(upstream, "upstream")
     children: dict[str, list[tuple[Any, ...]]] = {
         "advisory_aliases": [(alias, kind) for alias, kind in names.items() if alias]
     }
@@ -223,6 +231,9 @@ def prepare(adv: Advisory) -> PreparedAdvisory:
     for ap in adv.affected:
         ident = ap.identity
         ptype, pns, pname = purl_parts(ident.purl)
+        if ptype is None:
+            # No purl given (most OSV records): index the one its ecosystem implies.
+            ptype, pns, pname = purl_parts_for(ident.ecosystem, ident.product) or (None, None, None)
         cvendor, cproduct = cpe_parts(ident.cpe)
         affected.append(
             (
@@ -244,7 +255,7 @@ def prepare(adv: Advisory) -> PreparedAdvisory:
                 ident.ecosystem,
                 orjson.dumps([range_to_json(r) for r in ap.ranges]).decode(),
                 ap.default_status.value if ap.default_status else None,
-                _json_text(list(ap.conditions)),
+                _json_text([list(group) for group in ap.conditions]),
                 ap.justification,
                 _json_text(list(ap.fixed_versions)),
                 ap.source_path,
@@ -267,7 +278,16 @@ def prepare(adv: Advisory) -> PreparedAdvisory:
         ]
     if adv.scores:
         children["scores"] = [
-            (sc.vuln_id, sc.version, sc.vector, sc.base_score, sc.severity, sc.source, sc.valid)
+            (
+                sc.vuln_id,
+                sc.version,
+                sc.vector,
+                sc.base_score,
+                sc.severity,
+                sc.source,
+                sc.valid,
+                _json_text(list(sc.product_refs)),
+            )
             for sc in adv.scores
         ]
     if adv.statements:
@@ -335,7 +355,7 @@ def affected_from_row(r: Any) -> AffectedProduct:
         ranges=tuple(range_from_json(x) for x in r.ranges),
         vuln_id=r.vuln_id,
         default_status=AffectedStatus(r.default_status) if r.default_status else None,
-        conditions=tuple(r.conditions or ()),
+        conditions=tuple(tuple(group) for group in r.conditions or ()),
         justification=r.justification,
         fixed_versions=tuple(r.fixed_versions or ()),
         source_path=r.source_path,
@@ -355,7 +375,16 @@ def remediation_from_row(r: Any) -> Remediation:
 
 
 def score_from_row(r: Any) -> Score:
-    return Score(r.version, r.vector, r.base_score, r.severity, r.source, r.vuln_id, r.valid)
+    return Score(
+        r.version,
+        r.vector,
+        r.base_score,
+        r.severity,
+        r.source,
+        r.vuln_id,
+        r.valid,
+        tuple(r.product_refs or ()),
+    )
 
 
 def statement_from_row(r: Any) -> Statement:

@@ -86,7 +86,8 @@ advisory_aliases = Table(
     "advisory_aliases",
     metadata,
     _advisory_fk(index=False),  # the unique (advisory_pk, alias) index serves lookups by pk
-    # 'id' (the record's own id), 'vuln' (a vulnerability it covers), 'alias' (another name)
+    # 'id' (the record's own id; 'idvuln' when it is also the vulnerability it covers),
+    # 'vuln' (a vulnerability it covers), 'alias' (another name), 'upstream' (OSV upstream)
     Column("alias", String(256), nullable=False, index=True),
     Column("kind", String(8), nullable=False),
     UniqueConstraint("advisory_pk", "alias"),
@@ -115,7 +116,7 @@ affected_products = Table(
     Column("ecosystem", Text),
     Column("ranges", JSON, nullable=False),
     Column("default_status", String(24)),
-    Column("conditions", JSON),
+    Column("conditions", JSON),  # [[alternative, ...], ...]: all groups, any one of each
     Column("justification", Text),
     Column("fixed_versions", JSON),
     Column("source_path", Text),
@@ -151,6 +152,7 @@ scores = Table(
     Column("severity", String(16)),
     Column("source", Text),
     Column("valid", Boolean, nullable=False),
+    Column("product_refs", JSON),
 )
 
 statements = Table(

@@ -225,6 +225,7 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(length=16), nullable=True),
         sa.Column("source", sa.Text(), nullable=True),
         sa.Column("valid", sa.Boolean(), nullable=False),
+        sa.Column("product_refs", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["advisory_pk"],
             ["advisories.id"],
