@@ -54,12 +54,6 @@ class Cpe:
         values = [getattr(self, name) for name in CPE_FIELDS]
         return "cpe:2.3:" + ":".join(_escape(v) for v in values)
 
-    def without_version(self) -> str:
-        """The CPE with version and update set to ANY: the product as such."""
-        values = [getattr(self, name) for name in CPE_FIELDS]
-        values[3] = values[4] = "*"
-        return "cpe:2.3:" + ":".join(_escape(v) for v in values)
-
 
 _SPLIT = re.compile(r"(?<!\\):")
 
@@ -126,11 +120,6 @@ def split_purl(text: str) -> tuple[str, str | None, str]:
     name = segments[-1]
     namespace = "/".join(segments[:-1]) or None
     return kind.lower(), namespace, name
-
-
-def purl_base(purl: PackageURL) -> str:
-    """The package's identity without version, qualifiers or subpath: 'pkg:deb/debian/openssl'."""
-    return PackageURL(type=purl.type, namespace=purl.namespace, name=purl.name).to_string()
 
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")

@@ -121,12 +121,11 @@ def _sniff_text(origin: str, head: bytes) -> Sniff:
     if "\x00" in text:
         raise UnknownFormatError(origin, "", "binary data, not an advisory document")
     lines = [line for line in text.splitlines() if line.strip()]
-    first_line = lines[0].strip() if lines else ""
     header_line = next((ln for ln in lines if not ln.lstrip().startswith("#")), "")
     header: tuple[str, ...] = ()
     if "," in header_line:
         header = tuple(h.strip() for h in next(csv.reader(io.StringIO(header_line))))
-    return Sniff(kind="csv" if header else "unknown", first_line=first_line, header=header)
+    return Sniff(kind="csv" if header else "unknown", header=header)
 
 
 def choose_parser(

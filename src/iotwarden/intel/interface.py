@@ -49,7 +49,6 @@ class Sniff:
     top_keys: frozenset[str] = frozenset()
     top_scalars: dict[str, object] = field(default_factory=dict)
     first_item_keys: frozenset[str] = frozenset()  # json-array: keys of the first element
-    first_line: str = ""  # csv: the first line (may be a comment such as EPSS's #model_version)
     header: tuple[str, ...] = ()  # csv: the column names
     #: The whole parsed JSON value when the document was small enough to be read whole during
     #: detection; parsers use it instead of reading the document again (see reading.whole_json).

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from iotwarden.core.identifiers import IdentifierError
+from iotwarden.core.identifiers import IdentifierError, parse_purl
 from iotwarden.core.identifiers import normalise_name as norm
 from iotwarden.core.models import (
     Advisory,
@@ -50,7 +50,6 @@ from iotwarden.store.rows import (
     kev_from_row,
     kev_row,
     prepare,
-    purl_parts,
     remediation_from_row,
     revision_key,
     score_from_row,
@@ -394,9 +393,10 @@ class AdvisoryRepository:
             )
         ap = t.affected_products
         if criteria.purl:
-            ptype, pns, pname = purl_parts(criteria.purl)
-            if ptype is None or pname is None:
-                raise IdentifierError(f"{criteria.purl!r} is not a valid package URL")
+            # A purl typed by a user is checked in full by packageurl-python; bulk records
+            # take the fast split in rows.purl_parts.
+            given = parse_purl(criteria.purl)
+            ptype, pns, pname = given.type, given.namespace, given.name
             conditions.append(
                 a.c.id.in_(select(ap.c.advisory_pk).where(_purl_condition(ptype, pns, pname)))
             )
