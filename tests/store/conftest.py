@@ -17,7 +17,8 @@ from iotwarden.store.db import Store
 PG_ENV = "IOTWARDEN_TEST_PG_URL"
 
 
-def _postgres_url() -> str:
+def postgres_url_or_skip() -> str:
+    """The test server's URL; fails under CI when it is missing, skips elsewhere."""
     url = os.environ.get(PG_ENV)
     if url:
         return url
@@ -33,7 +34,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    base = make_url(_postgres_url())
+    base = make_url(postgres_url_or_skip())
     name = f"iw_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -28,9 +28,9 @@ from iotwarden.intel.view import vulnerability_view
 from iotwarden.store import schema as t
 from iotwarden.store.advisories import AdvisoryRepository, WriteResult
 from iotwarden.store.db import Store, create_store_engine
+from tests.store.conftest import postgres_url_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ENV = "IOTWARDEN_TEST_PG_URL"
 
 # --- the real documents -----------------------------------------------------------------------
 
@@ -345,19 +345,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _postgres_url_or_skip() -> str:
-    url = os.environ.get(PG_ENV)
-    if url:
-        return url
-    reason = f"{PG_ENV} is not set: run the suite with ./dev test, which starts PostgreSQL"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
 @pytest.mark.postgres
 def test_unreachable_postgresql_is_a_store_error_naming_the_url(tmp_path: Path) -> None:
-    url = make_url(_postgres_url_or_skip()).set(port=_free_port())
+    url = make_url(postgres_url_or_skip()).set(port=_free_port())
     shown = url.render_as_string(hide_password=True)
     with pytest.raises(StoreError) as caught:
         Store.open(url.render_as_string(hide_password=False))

@@ -11,7 +11,13 @@ import ijson
 
 from iotwarden.core.errors import DocumentError, UnknownFormatError
 from iotwarden.intel.interface import UTF8_BOM, AdvisoryParser, InputDocument, Sniff, opened
-from iotwarden.intel.reading import STREAM_ERRORS, parse_json_bytes, read_upto, stream_error
+from iotwarden.intel.reading import (
+    STREAM_ERRORS,
+    is_top_level_scalar,
+    parse_json_bytes,
+    read_upto,
+    stream_error,
+)
 
 #: Documents up to this size are read whole once and handed to the parser already parsed.
 WHOLE_READ_LIMIT = 8 * 1024 * 1024
@@ -80,18 +86,7 @@ def _sniff_stream(doc: InputDocument) -> Sniff:
                     keys.add(value)
                     if value in _DECIDING_KEYS:
                         break
-                elif (
-                    kind == "json-object"
-                    and "." not in prefix
-                    and prefix
-                    and event
-                    in (
-                        "string",
-                        "number",
-                        "boolean",
-                        "null",
-                    )
-                ):
+                elif kind == "json-object" and is_top_level_scalar(prefix, event):
                     scalars[prefix] = value
                 elif kind == "json-array":
                     if prefix == "item" and event == "map_key":

@@ -109,6 +109,14 @@ def iter_json_items(doc: InputDocument, prefix: str, path: str) -> Iterator[tupl
         raise InputError(doc.origin, f"cannot be read: {stream_error(e)}") from e
 
 
+_SCALAR_EVENTS = frozenset({"string", "number", "boolean", "null"})
+
+
+def is_top_level_scalar(prefix: str, event: str) -> bool:
+    """Is this ijson event a scalar member of the top-level object ('catalogVersion': ...)?"""
+    return bool(prefix) and "." not in prefix and event in _SCALAR_EVENTS
+
+
 def top_level_scalars(doc: InputDocument, stop_at: str | None = None) -> dict[str, Any]:
     """The scalar members of a top-level JSON object, read as a stream (stops at ``stop_at``'s
     value when given and everything wanted was seen before it)."""
@@ -116,17 +124,7 @@ def top_level_scalars(doc: InputDocument, stop_at: str | None = None) -> dict[st
     try:
         with opened(doc) as fh:
             for prefix, event, value in ijson.parse(fh, use_float=True):
-                if (
-                    prefix.count(".") == 0
-                    and prefix
-                    and event
-                    in (
-                        "string",
-                        "number",
-                        "boolean",
-                        "null",
-                    )
-                ):
+                if is_top_level_scalar(prefix, event):
                     found[prefix] = value
                 if stop_at is not None and prefix == stop_at and event == "start_array":
                     break
