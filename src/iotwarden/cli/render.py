@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iotwarden.core.models import AffectedProduct, RangeKind
+from iotwarden.fleet.importing import FleetImportReport
 from iotwarden.intel.ingest import IngestReport
 from iotwarden.intel.view import AdvisorySummary, VulnerabilityView
 from iotwarden.store.advisories import WriteResult
@@ -214,3 +215,24 @@ def formats(console: Console, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         table.add_row(row["format"], row["title"], row["description"])
     console.print(table)
+
+
+def fleet_import_summary(console: Console, report: FleetImportReport) -> None:
+    kinds = (
+        ", ".join(f"{kind.replace('_', ' ')}: {n}" for kind, n in report.records.items() if n)
+        or "nothing"
+    )
+    if report.stored:
+        console.print(
+            f"Stored from {report.files} file{'' if report.files == 1 else 's'}: {kinds}; "
+            f"components: {report.components}.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[red]Nothing stored[/]: {len(report.problems)} problem(s) in {report.files} "
+            "file(s) (listed on stderr; --skip-invalid stores the valid records).",
+            highlight=False,
+        )
+    if report.stored and report.problems:
+        console.print(f"[yellow]{len(report.problems)} invalid record(s) skipped[/].")

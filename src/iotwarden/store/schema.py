@@ -203,6 +203,88 @@ epss_scores = Table(
     Column("document_id", Integer, ForeignKey("source_documents.id", ondelete="SET NULL")),
 )
 
+# --- fleet inventory ----------------------------------------------------------------------
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vendor", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("vendor_norm", String(256), nullable=False),
+    Column("name_norm", String(256), nullable=False),
+    Column("model_numbers", JSON),
+    Column("device_class", Text),
+    Column("sector", String(64)),
+    Column("criticality", String(16)),
+    UniqueConstraint("vendor_norm", "name_norm"),
+    Index(None, "name_norm"),
+)
+
+firmware_builds = Table(
+    "firmware_builds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(256), nullable=False),
+    Column("release_date", Date),
+    Column("end_of_support", Date),
+    UniqueConstraint("product_id", "version"),
+)
+
+components = Table(
+    "components",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "build_id",
+        Integer,
+        ForeignKey("firmware_builds.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", Text, nullable=False),
+    Column("name_norm", String(256), nullable=False),
+    Column("version", String(256)),
+    Column("purl", Text),
+    Column("purl_type", String(64)),
+    Column("purl_namespace", String(256)),
+    Column("purl_name", String(256)),
+    Column("cpe", Text),
+    Column("cpe_vendor", String(256)),
+    Column("cpe_product", String(256)),
+    Column("supplier", Text),
+    Index(None, "purl_type", "purl_name"),
+    Index(None, "cpe_vendor", "cpe_product"),
+    Index(None, "name_norm"),
+)
+
+owners = Table(
+    "owners",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organisation", Text, nullable=False),
+    Column("organisation_norm", String(256), nullable=False, unique=True),
+    Column("contact", Text),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", String(256), nullable=False, unique=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("build_id", Integer, ForeignKey("firmware_builds.id"), index=True),
+    Column("owner_id", Integer, ForeignKey("owners.id"), index=True),
+    Column("sector", String(64)),
+    Column("site", Text),
+    Column("criticality", String(16)),
+    Column("internet_exposed", Boolean, nullable=False, default=False),
+    Column("address", String(256)),
+    Column("last_seen", UTC_DATETIME),
+    Index(None, "product_id"),
+)
+
 ADVISORY_CHILD_TABLES = (
     advisory_aliases,
     affected_products,
@@ -216,9 +298,14 @@ __all__ = [
     "advisories",
     "advisory_aliases",
     "affected_products",
+    "components",
+    "devices",
     "epss_scores",
+    "firmware_builds",
     "kev_entries",
     "metadata",
+    "owners",
+    "products",
     "remediations",
     "scores",
     "source_documents",
