@@ -11,6 +11,7 @@ from rich.console import Console
 
 from iotwarden import __version__
 from iotwarden.cli import demo as demo_cmd
+from iotwarden.cli import exposure as exposure_cmd
 from iotwarden.cli import fleet as fleet_cmd
 from iotwarden.cli import intel as intel_cmd
 from iotwarden.core import settings as settings_mod
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(intel_cmd.app, name="intel")
 app.add_typer(fleet_cmd.app, name="fleet")
 app.command("demo")(demo_cmd.demo)
+app.command("exposure")(exposure_cmd.exposure_command)
 
 err_console = Console(stderr=True)
 

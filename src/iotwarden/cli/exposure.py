@@ -1,0 +1,111 @@
+"""`iotwarden exposure ID`: which firmware builds and devices an advisory affects, and why."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from iotwarden.exposure.matcher import Exposure, exposed_devices, exposure
+
+from . import render
+from .intel import open_store, print_json
+
+console = render.make_console()
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, str):
+        return value.value
+    return value
+
+
+def exposure_command(
+    advisory_id: Annotated[
+        str, typer.Argument(help="A CVE, OSV, GHSA, CSAF tracking id or any alias.")
+    ],
+    devices: Annotated[
+        int, typer.Option(min=0, help="List up to this many exposed devices (0: none).")
+    ] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Show the firmware builds and devices the advisory affects, and why.
+
+    Matches every affected product the advisory's sources state (by package URL, CPE, component
+    name, or vendor and model for ICS advisories) against the inventory's components and
+    firmware versions, in the range's own version scheme. A component with an unknown
+    version, or a range that could not be read, is "possibly affected". Not-affected
+    statements (VEX, CSAF known_not_affected) take builds out, with their justification.
+    Example: `iotwarden exposure CVE-2014-0160`
+    """
+    store = open_store()
+    result = exposure(store, advisory_id)
+    listed = exposed_devices(store, result, limit=devices) if devices else []
+    if as_json:
+        print_json(
+            {
+                "query": result.query,
+                "vulnerability_ids": result.vulnerability_ids,
+                "devices": result.devices,
+                "builds": [
+                    _jsonable(b) | {"fixed_versions": list(b.fixed_versions)} for b in result.builds
+                ],
+                "suppressed": [_jsonable(b) for b in result.suppressed],
+                "exposed_devices": [_jsonable(d) for d in listed],
+            }
+        )
+        return
+    _render(result, listed)
+
+
+def _render(result: Exposure, listed: list[Any]) -> None:
+    console.rule(f"[bold]Exposure to {result.query}[/]")
+    if not result.builds:
+        console.print("No firmware build in the inventory is exposed.")
+    else:
+        table = Table(title=f"{len(result.builds)} exposed builds, {result.devices} devices")
+        for col in ("product", "firmware", "status", "devices", "internet", "why", "fix"):
+            table.add_column(col)
+        for build in result.builds:
+            why = "\n".join(
+                f"{r.matched} in {r.ranges} ({r.how}, {r.source})" for r in build.reasons[:4]
+            )
+            table.add_row(
+                str(build.product),
+                build.version,
+                build.status.value.replace("_", " "),
+                str(build.devices),
+                str(build.internet_exposed),
+                why,
+                ", ".join(build.fixed_versions),
+            )
+        console.print(table)
+    for build in result.suppressed:
+        held = build.suppressed_by
+        if held is not None:
+            console.print(
+                f"Not affected: {build.product} {build.version} "
+                f"({held.justification or 'not affected'}, {held.source})",
+                highlight=False,
+            )
+    if listed:
+        table = Table(title="Exposed devices (internet-facing and critical first)")
+        for col in ("device", "product", "firmware", "owner", "sector", "criticality", "internet"):
+            table.add_column(col)
+        for dev in listed:
+            table.add_row(
+                dev.device_id,
+                str(dev.product),
+                dev.firmware_version,
+                dev.owner or "",
+                dev.sector or "",
+                dev.criticality.value if dev.criticality else "",
+                "yes" if dev.internet_exposed else "",
+            )
+        console.print(table)

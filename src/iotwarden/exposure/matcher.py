@@ -1,0 +1,426 @@
+"""The exposure matcher: which firmware builds (and so which devices) an advisory affects.
+
+An advisory's affected entries are matched against the inventory once per distinct
+(component, version) or (product, firmware version), never per device: by package URL, by
+CPE (with the alias table of components embedded devices carry), by component name, and by
+vendor + product name or model number for ICS-style advisories without identifiers. Versions
+are compared in the range's own scheme. A component whose version is unknown, or a range that
+could not be read, makes the build "possibly affected", never silently unaffected. The
+builds found are then fanned out to their devices with indexed joins.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select
+
+from iotwarden.core.ecosystems import purl_parts_for
+from iotwarden.core.fleet import Criticality, ProductRef
+from iotwarden.core.identifiers import IdentifierError, normalise_name, parse_cpe, split_purl
+from iotwarden.core.models import AffectedProduct, AffectedStatus, RangeKind, VersionRange
+from iotwarden.core.versions import range_contains
+from iotwarden.intel.view import Sourced, vulnerability_view
+from iotwarden.store import schema as t
+from iotwarden.store.bulk import CHUNK
+from iotwarden.store.db import Store
+
+
+class ExposureStatus(StrEnum):
+    AFFECTED = "affected"
+    POSSIBLY_AFFECTED = "possibly_affected"  # unknown version, unreadable range, investigating
+
+
+@dataclass(frozen=True)
+class MatchReason:
+    """Why a build is exposed: which statement, matched how, on what, against which range."""
+
+    source: str  # 'nvd:CVE-2014-0160'
+    how: str  # 'purl', 'cpe', 'component name', 'product'
+    matched: str  # 'openssl 1.0.1e' or 'firmware 4.2.0'
+    ranges: str  # 'vers:generic/>=1.0.1|<1.0.1g'
+    status: ExposureStatus
+    fixed_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Suppression:
+    source: str
+    justification: str | None
+
+
+@dataclass
+class BuildExposure:
+    build_id: int
+    product: ProductRef
+    version: str
+    status: ExposureStatus
+    reasons: list[MatchReason] = field(default_factory=list)
+    suppressed_by: Suppression | None = None
+    devices: int = 0
+    internet_exposed: int = 0
+
+    @property
+    def fixed_versions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for r in self.reasons for v in r.fixed_versions))
+
+
+@dataclass
+class Exposure:
+    query: str
+    vulnerability_ids: list[str]
+    builds: list[BuildExposure]  # exposed (affected or possibly), most devices first
+    suppressed: list[BuildExposure]  # matched, but a not-affected statement says otherwise
+
+    @property
+    def devices(self) -> int:
+        return sum(b.devices for b in self.builds)
+
+
+# --- the alias table ------------------------------------------------------------------------
+
+
+@functools.cache
+def _aliases() -> tuple[dict[tuple[str, str], frozenset[str]], dict[str, frozenset[str]]]:
+    """(cpe vendor, product) -> component names, and component name -> all its names."""
+    text = (resources.files("iotwarden") / "data" / "component_aliases.json").read_text("utf-8")
+    by_cpe: dict[tuple[str, str], frozenset[str]] = {}
+    by_name: dict[str, frozenset[str]] = {}
+    for key, entry in json.loads(text)["components"].items():
+        names = frozenset(
+            {normalise_name(key) or key, *(normalise_name(n) or n for n in entry["names"])}
+        )
+        for cpe in entry["cpe"]:
+            vendor, product = cpe.split(":", 1)
+            by_cpe[(vendor, product)] = names
+        for name in names:
+            by_name[name] = names
+    return by_cpe, by_name
+
+
+def component_names_for_cpe(vendor: str, product: str) -> frozenset[str]:
+    names = _aliases()[0].get((vendor.lower(), product.lower()))
+    return names if names is not None else frozenset({normalise_name(product) or product})
+
+
+def component_names_for(name: str) -> frozenset[str]:
+    norm = normalise_name(name) or name.lower()
+    return _aliases()[1].get(norm, frozenset({norm}))
+
+
+# --- matching --------------------------------------------------------------------------------
+
+
+def evaluate(ranges: Iterable[VersionRange], version: str | None) -> ExposureStatus | None:
+    """Is ``version`` in the ranges? None when clearly not."""
+    ranges = tuple(ranges)
+    if not ranges:
+        return ExposureStatus.AFFECTED  # the product as named, every version of it
+    if version is None or version == "":
+        return ExposureStatus.POSSIBLY_AFFECTED
+    verdicts = [range_contains(r, version) for r in ranges if r.kind is not RangeKind.GIT]
+    if any(v is True for v in verdicts):
+        return ExposureStatus.AFFECTED
+    if any(v is None for v in verdicts) or len(verdicts) < len(ranges):
+        return ExposureStatus.POSSIBLY_AFFECTED
+    return None
+
+
+def _ranges_text(entry: AffectedProduct) -> str:
+    return "; ".join(str(r) for r in entry.ranges) or "(every version)"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    build_id: int
+    how: str
+    matched: str
+    version: str | None
+
+
+def _component_candidates(conn: Connection, entry: AffectedProduct) -> list[_Candidate]:
+    c = t.components
+    ident = entry.identity
+    condition: Any = None
+    how = ""
+    purl = None
+    if ident.purl:
+        try:
+            purl = split_purl(ident.purl)
+        except IdentifierError:
+            purl = None
+    if purl is None and ident.ecosystem:
+        purl = purl_parts_for(ident.ecosystem, ident.product)
+    if purl is not None:
+        ptype, namespace, name = purl
+        condition = and_(c.c.purl_type == ptype, func.lower(c.c.purl_name) == name.lower())
+        if namespace:
+            condition = and_(condition, func.lower(c.c.purl_namespace) == namespace.lower())
+        how = "purl"
+    elif ident.cpe:
+        try:
+            cpe = parse_cpe(ident.cpe)
+        except IdentifierError:
+            return []
+        vendor, product = cpe.vendor.lower(), cpe.product.lower()
+        names = component_names_for_cpe(vendor, product)
+        condition = or_(
+            and_(c.c.cpe_vendor == vendor, c.c.cpe_product == product),
+            and_(c.c.cpe_vendor.is_(None), c.c.name_norm.in_(sorted(names))),
+        )
+        how = "cpe"
+    elif ident.product:
+        condition = c.c.name_norm.in_(sorted(component_names_for(ident.product)))
+        how = "component name"
+    else:
+        return []
+    rows = conn.execute(select(c.c.build_id, c.c.name, c.c.version).where(condition))
+    return [
+        _Candidate(
+            row.build_id, how, f"{row.name} {row.version or '(version unknown)'}", row.version
+        )
+        for row in rows
+    ]
+
+
+def _product_candidates(conn: Connection, entry: AffectedProduct) -> list[_Candidate]:
+    """ICS-style: the advisory names the device product itself; its range is firmware."""
+    ident = entry.identity
+    vendor, product = normalise_name(ident.vendor), normalise_name(ident.product)
+    if not vendor or not (product or ident.model_numbers):
+        return []
+    p, b = t.products, t.firmware_builds
+    rows = conn.execute(
+        select(
+            p.c.id,
+            p.c.name_norm,
+            p.c.model_numbers,
+            p.c.name,
+            b.c.id.label("build_id"),
+            b.c.version,
+        )
+        .join(b, b.c.product_id == p.c.id)
+        .where(p.c.vendor_norm == vendor)
+    )
+    models = {m.lower() for m in ident.model_numbers}
+    out = []
+    for row in rows:
+        by_name = product is not None and row.name_norm == product
+        by_model = bool(models) and bool(models & {m.lower() for m in row.model_numbers or ()})
+        if by_name or by_model:
+            out.append(
+                _Candidate(
+                    row.build_id, "product", f"{row.name} firmware {row.version}", row.version
+                )
+            )
+    return out
+
+
+def _matches(
+    conn: Connection, entry: AffectedProduct
+) -> list[tuple[_Candidate, ExposureStatus | None]]:
+    """Every candidate with its verdict (None: this statement clears it)."""
+    found: list[tuple[_Candidate, ExposureStatus | None]] = []
+    for candidate in _component_candidates(conn, entry) + _product_candidates(conn, entry):
+        status = evaluate(entry.ranges, candidate.version)
+        if status is not None and entry.status is AffectedStatus.UNDER_INVESTIGATION:
+            status = ExposureStatus.POSSIBLY_AFFECTED
+        found.append((candidate, status))
+    return found
+
+
+def exposure(store: Store, query: str) -> Exposure:
+    """The builds and devices that the vulnerability or advisory ``query`` exposes."""
+    view = vulnerability_view(store, query)
+    positive = [
+        a
+        for a in view.affected
+        if a.value.status in (AffectedStatus.AFFECTED, AffectedStatus.UNDER_INVESTIGATION)
+    ]
+    negative = [
+        a
+        for a in view.affected
+        if a.value.status in (AffectedStatus.NOT_AFFECTED, AffectedStatus.FIXED)
+    ]
+    builds: dict[int, BuildExposure] = {}
+    cleared: set[tuple[int, str]] = set()
+    with store.engine.connect() as conn:
+        for item in positive:
+            _collect(conn, item, builds, cleared)
+        suppressions = _suppressions(conn, negative)
+        _drop_cleared(builds, cleared)
+        _describe(conn, builds)
+    exposed, suppressed = [], []
+    for build in builds.values():
+        held = suppressions.get(build.build_id)
+        if held is not None:
+            build.suppressed_by = held
+            suppressed.append(build)
+        else:
+            exposed.append(build)
+    exposed.sort(key=lambda b: (-b.devices, str(b.product), b.version))
+    return Exposure(view.query, view.ids, exposed, suppressed)
+
+
+def _collect(
+    conn: Connection,
+    item: Sourced[AffectedProduct],
+    builds: dict[int, BuildExposure],
+    cleared: set[tuple[int, str]],
+) -> None:
+    entry = item.value
+    for candidate, status in _matches(conn, entry):
+        if status is None:
+            cleared.add((candidate.build_id, candidate.matched))
+            continue
+        build = builds.get(candidate.build_id)
+        if build is None:
+            build = builds[candidate.build_id] = BuildExposure(
+                candidate.build_id, ProductRef("", ""), "", status
+            )
+        elif status is ExposureStatus.AFFECTED:
+            build.status = status
+        build.reasons.append(
+            MatchReason(
+                source=item.source,
+                how=candidate.how,
+                matched=candidate.matched,
+                ranges=_ranges_text(entry),
+                status=status,
+                fixed_versions=entry.fixed_versions,
+            )
+        )
+
+
+def _drop_cleared(builds: dict[int, BuildExposure], cleared: set[tuple[int, str]]) -> None:
+    """A "possibly" that one statement could not decide (a commit range, unparsed text) gives
+    way when another statement compared the same component version and found it outside
+    its range: Heartbleed's OSV commit range must not flag OpenSSL 1.0.1g that NVD's
+    version range clears."""
+    for build_id in list(builds):
+        build = builds[build_id]
+        build.reasons = [
+            r
+            for r in build.reasons
+            if r.status is ExposureStatus.AFFECTED or (build_id, r.matched) not in cleared
+        ]
+        if not build.reasons:
+            del builds[build_id]
+        elif all(r.status is not ExposureStatus.AFFECTED for r in build.reasons):
+            build.status = ExposureStatus.POSSIBLY_AFFECTED
+
+
+def _suppressions(
+    conn: Connection, negative: list[Sourced[AffectedProduct]]
+) -> dict[int, Suppression]:
+    """Builds a not-affected or fixed statement covers (VEX, CSAF known_not_affected)."""
+    out: dict[int, Suppression] = {}
+    for item in negative:
+        entry = item.value
+        for candidate, status in _matches(conn, entry):
+            if status is ExposureStatus.AFFECTED:  # the statement's range holds the version
+                reason = entry.justification or entry.status.value.replace("_", " ")
+                out.setdefault(candidate.build_id, Suppression(item.source, reason))
+    return out
+
+
+def _describe(conn: Connection, builds: dict[int, BuildExposure]) -> None:
+    """Fill in product, version and device counts (one indexed query per chunk of builds)."""
+    ids = list(builds)
+    b, p, d = t.firmware_builds, t.products, t.devices
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for row in conn.execute(
+            select(b.c.id, b.c.version, p.c.vendor, p.c.name)
+            .join(p, p.c.id == b.c.product_id)
+            .where(b.c.id.in_(chunk))
+        ):
+            builds[row.id].product = ProductRef(row.vendor, row.name)
+            builds[row.id].version = row.version
+        for row in conn.execute(
+            select(
+                d.c.build_id,
+                func.count().label("devices"),
+                func.sum(case((d.c.internet_exposed, 1), else_=0)).label("exposed"),
+            )
+            .where(d.c.build_id.in_(chunk))
+            .group_by(d.c.build_id)
+        ):
+            builds[row.build_id].devices = int(row.devices)
+            builds[row.build_id].internet_exposed = int(row.exposed or 0)
+
+
+@dataclass(frozen=True)
+class ExposedDevice:
+    device_id: str
+    product: ProductRef
+    firmware_version: str
+    owner: str | None
+    owner_contact: str | None
+    sector: str | None
+    site: str | None
+    criticality: Criticality | None
+    internet_exposed: bool
+    address: str | None
+
+
+def exposed_devices(
+    store: Store, result: Exposure, limit: int | None = None
+) -> list[ExposedDevice]:
+    """The devices on the exposed builds (internet-exposed and critical ones first)."""
+    ids = [b.build_id for b in result.builds]
+    by_id = {b.build_id: b for b in result.builds}
+    d, o, p = t.devices, t.owners, t.products
+    out: list[ExposedDevice] = []
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            rows = conn.execute(
+                select(
+                    d.c.device_id,
+                    d.c.build_id,
+                    d.c.sector,
+                    d.c.site,
+                    d.c.criticality,
+                    d.c.internet_exposed,
+                    d.c.address,
+                    o.c.organisation,
+                    o.c.contact,
+                    p.c.sector.label("product_sector"),
+                    p.c.criticality.label("product_criticality"),
+                )
+                .join(p, p.c.id == d.c.product_id)
+                .outerjoin(o, o.c.id == d.c.owner_id)
+                .where(d.c.build_id.in_(ids[start : start + CHUNK]))
+            )
+            for row in rows:
+                build = by_id[row.build_id]
+                criticality = row.criticality or row.product_criticality
+                out.append(
+                    ExposedDevice(
+                        device_id=row.device_id,
+                        product=build.product,
+                        firmware_version=build.version,
+                        owner=row.organisation,
+                        owner_contact=row.contact,
+                        sector=row.sector or row.product_sector,
+                        site=row.site,
+                        criticality=Criticality(criticality) if criticality else None,
+                        internet_exposed=bool(row.internet_exposed),
+                        address=row.address,
+                    )
+                )
+    order = {c: i for i, c in enumerate(reversed(list(Criticality)))}
+    out.sort(
+        key=lambda dev: (
+            not dev.internet_exposed,
+            order.get(dev.criticality, len(order)) if dev.criticality else len(order),
+            dev.device_id,
+        )
+    )
+    return out[:limit] if limit is not None else out
