@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from iotwarden.exposure.matcher import Exposure, exposed_devices, exposure
+from iotwarden.exposure.matcher import ExposedDevice, Exposure, exposed_devices, exposure
 
 from . import render
 from .intel import open_store, print_json
@@ -48,23 +48,25 @@ def exposure_command(
     result = exposure(store, advisory_id)
     listed = exposed_devices(store, result, limit=devices) if devices else []
     if as_json:
-        print_json(
-            {
-                "query": result.query,
-                "vulnerability_ids": result.vulnerability_ids,
-                "devices": result.devices,
-                "builds": [
-                    _jsonable(b) | {"fixed_versions": list(b.fixed_versions)} for b in result.builds
-                ],
-                "suppressed": [_jsonable(b) for b in result.suppressed],
-                "exposed_devices": [_jsonable(d) for d in listed],
-            }
-        )
+        print_json(exposure_json(result, listed))
         return
-    _render(result, listed)
+    render_exposure(result, listed)
 
 
-def _render(result: Exposure, listed: list[Any]) -> None:
+def exposure_json(result: Exposure, listed: list[ExposedDevice]) -> dict[str, Any]:
+    return {
+        "query": result.query,
+        "vulnerability_ids": result.vulnerability_ids,
+        "devices": result.devices,
+        "builds": [
+            _jsonable(b) | {"fixed_versions": list(b.fixed_versions)} for b in result.builds
+        ],
+        "suppressed": [_jsonable(b) for b in result.suppressed],
+        "exposed_devices": [_jsonable(d) for d in listed],
+    }
+
+
+def render_exposure(result: Exposure, listed: list[ExposedDevice]) -> None:
     console.rule(f"[bold]Exposure to {result.query}[/]")
     if not result.builds:
         console.print("No firmware build in the inventory is exposed.")

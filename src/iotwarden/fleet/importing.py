@@ -74,13 +74,35 @@ def choose_importer(path: Path) -> type[InventoryImporter]:
     raise ImportFileError(str(path), f"not an inventory file this tool reads ({names})")
 
 
+INVENTORY_SUFFIXES = (".csv", ".json")
+
+
+def expand(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; directories as the .csv and .json files in them (sorted, recursive)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in INVENTORY_SUFFIXES
+                    and not p.name.startswith(".")
+                )
+            )
+        else:
+            out.append(path)
+    return out
+
+
 def read_files(
     paths: Sequence[Path], build: BuildRef | None
 ) -> tuple[list[Located], list[RecordError], int]:
     records: list[Located] = []
     problems: list[RecordError] = []
     files = 0
-    for path in paths:
+    for path in expand(paths):
         files += 1
         if not path.is_file():
             problems.append(RecordError(str(path), "", "no such file"))
