@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from iotwarden.cli.demo import samples_dir
+from iotwarden.core.fleet import Criticality
 from iotwarden.core.versions import parse_range_text
 from iotwarden.exposure.matcher import (
     ExposureStatus,
@@ -165,3 +166,19 @@ def test_not_affected_statement_takes_a_build_out_and_says_why(
 )
 def test_evaluate(text: str, version: str | None, expected: ExposureStatus | None) -> None:
     assert evaluate([parse_range_text(text)], version) is expected
+
+
+def test_priorities_rank_internet_facing_critical_energy_devices_first(store: Store) -> None:
+    from iotwarden.exposure.priority import prioritise
+
+    _ingest(store, ".")
+    ranked = prioritise(store, exposure(store, "CVE-2014-0160"))
+    top = ranked[0].group
+    assert (top.sector, top.criticality, top.internet_exposed) == (
+        "energy",
+        Criticality.CRITICAL,
+        True,
+    )
+    assert top.device_ids == ("g-4.2.0-0",)
+    assert ranked[0].band == "P1"
+    assert {f.name for f in ranked[0].factors} >= {"severity", "exploited", "internet", "sector"}

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from iotwarden.exposure.matcher import exposed_devices, exposure
+from iotwarden.exposure.priority import prioritise
 from iotwarden.fleet.importing import import_inventory
 from iotwarden.intel.ingest import ingest
 from iotwarden.intel.view import vulnerability_view
@@ -57,6 +58,7 @@ def demo(
     view = vulnerability_view(store, "CVE-2014-0160")
     exposed = exposure(store, "CVE-2014-0160")
     devices = exposed_devices(store, exposed, limit=10)
+    ranked = prioritise(store, exposed)
     if as_json:
         sys.stdout.write(
             json.dumps(
@@ -64,7 +66,7 @@ def demo(
                     "fleet": fleet.as_dict(),
                     "ingest": report.as_dict(),
                     "vulnerability": view.as_dict(),
-                    "exposure": exposure_json(exposed, devices),
+                    "exposure": exposure_json(exposed, devices, ranked),
                 },
                 indent=2,
                 default=str,
@@ -75,7 +77,7 @@ def demo(
         render.fleet_import_summary(console, fleet)
         render.ingest_summary(console, report)
         render.vulnerability(console, view)
-        render_exposure(exposed, devices)
+        render_exposure(exposed, devices, ranked)
         # Name the command as the user can type it: on PATH, or the path it was run by.
         prog = "iotwarden" if shutil.which("iotwarden") else os.path.relpath(sys.argv[0])
         console.print(

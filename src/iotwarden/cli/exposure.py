@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from iotwarden.exposure.matcher import ExposedDevice, Exposure, exposed_devices, exposure
+from iotwarden.exposure.priority import Priority, prioritise
 
 from . import render
 from .intel import open_store, print_json
@@ -47,14 +48,18 @@ def exposure_command(
     store = open_store()
     result = exposure(store, advisory_id)
     listed = exposed_devices(store, result, limit=devices) if devices else []
+    ranked = prioritise(store, result)
     if as_json:
-        print_json(exposure_json(result, listed))
+        print_json(exposure_json(result, listed, ranked))
         return
-    render_exposure(result, listed)
+    render_exposure(result, listed, ranked)
 
 
-def exposure_json(result: Exposure, listed: list[ExposedDevice]) -> dict[str, Any]:
+def exposure_json(
+    result: Exposure, listed: list[ExposedDevice], ranked: list[Priority]
+) -> dict[str, Any]:
     return {
+        "priorities": [_jsonable(p) for p in ranked],
         "query": result.query,
         "vulnerability_ids": result.vulnerability_ids,
         "devices": result.devices,
@@ -66,7 +71,7 @@ def exposure_json(result: Exposure, listed: list[ExposedDevice]) -> dict[str, An
     }
 
 
-def render_exposure(result: Exposure, listed: list[ExposedDevice]) -> None:
+def render_exposure(result: Exposure, listed: list[ExposedDevice], ranked: list[Priority]) -> None:
     console.rule(f"[bold]Exposure to {result.query}[/]")
     if not result.builds:
         console.print("No firmware build in the inventory is exposed.")
@@ -96,6 +101,33 @@ def render_exposure(result: Exposure, listed: list[ExposedDevice]) -> None:
                 f"({held.justification or 'not affected'}, {held.source})",
                 highlight=False,
             )
+    if ranked:
+        table = Table(title="Priorities by device group (docs/priority.md)")
+        for col in ("", "score", "owner", "devices", "build", "why"):
+            table.add_column(col)
+        for item in ranked[:15]:
+            group = item.group
+            where = ", ".join(
+                x
+                for x in (
+                    group.sector,
+                    group.criticality.value if group.criticality else None,
+                    "internet" if group.internet_exposed else None,
+                )
+                if x
+            )
+            table.add_row(
+                item.band,
+                f"{item.score:.1f}",
+                (group.owner or "(no owner)")
+                + (f"\n{group.owner_contact}" if group.owner_contact else ""),
+                f"{len(group.device_ids)} ({where})" if where else str(len(group.device_ids)),
+                f"{group.product} {group.firmware_version}",
+                ", ".join(f"{f.name} {f.points:+.0f}" for f in item.factors),
+            )
+        console.print(table)
+        if len(ranked) > 15:
+            console.print(f"… {len(ranked) - 15} more groups (use --json)")
     if listed:
         table = Table(title="Exposed devices (internet-facing and critical first)")
         for col in ("device", "product", "firmware", "owner", "sector", "criticality", "internet"):

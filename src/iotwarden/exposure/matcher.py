@@ -24,7 +24,16 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from iotwarden.core.ecosystems import purl_parts_for
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.identifiers import IdentifierError, normalise_name, parse_cpe, split_purl
-from iotwarden.core.models import AffectedProduct, AffectedStatus, RangeKind, VersionRange
+from iotwarden.core.models import (
+    AffectedProduct,
+    AffectedStatus,
+    EpssScore,
+    KevEntry,
+    RangeKind,
+    RemediationCategory,
+    Score,
+    VersionRange,
+)
 from iotwarden.core.versions import range_contains
 from iotwarden.intel.view import Sourced, vulnerability_view
 from iotwarden.store import schema as t
@@ -77,6 +86,15 @@ class Exposure:
     vulnerability_ids: list[str]
     builds: list[BuildExposure]  # exposed (affected or possibly), most devices first
     suppressed: list[BuildExposure]  # matched, but a not-affected statement says otherwise
+    # What the sources say of the vulnerability itself, for prioritising.
+    scores: list[Score] = field(default_factory=list)
+    kev: list[KevEntry] = field(default_factory=list)
+    epss: list[EpssScore] = field(default_factory=list)
+    vendor_fixes: int = 0  # remediations of category vendor_fix or upgrade
+
+    @property
+    def fix_available(self) -> bool:
+        return self.vendor_fixes > 0 or any(b.fixed_versions for b in self.builds)
 
     @property
     def devices(self) -> int:
@@ -265,7 +283,21 @@ def exposure(store: Store, query: str) -> Exposure:
         else:
             exposed.append(build)
     exposed.sort(key=lambda b: (-b.devices, str(b.product), b.version))
-    return Exposure(view.query, view.ids, exposed, suppressed)
+    fixes = sum(
+        1
+        for r in view.remediations
+        if r.value.category in (RemediationCategory.VENDOR_FIX, RemediationCategory.UPGRADE)
+    )
+    return Exposure(
+        view.query,
+        view.ids,
+        exposed,
+        suppressed,
+        scores=[s.value for s in view.scores],
+        kev=[k.value for k in view.kev],
+        epss=[e.value for e in view.epss],
+        vendor_fixes=fixes,
+    )
 
 
 def _collect(

@@ -1,0 +1,189 @@
+"""The priority of an exposure: one documented formula (docs/priority.md), in one place.
+
+A device group is the devices that share a firmware build, an owner, a sector, a criticality
+and internet exposure: they get the same advice and the same urgency. Each group's score is
+the sum of named factors, so that every score can say why it is what it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from iotwarden.core.fleet import Criticality, ProductRef
+from iotwarden.core.models import EpssScore, KevEntry, Score
+from iotwarden.exposure.matcher import ExposedDevice, Exposure, ExposureStatus, exposed_devices
+from iotwarden.store.db import Store
+
+#: Points per factor. Changing one changes docs/priority.md too (a test compares them).
+SEVERITY_POINTS = 4.0  # per CVSS base point: 0..40
+KEV_POINTS = 25.0  # known to be exploited (CISA KEV)
+EPSS_POINTS = 15.0  # times the EPSS probability: 0..15
+CRITICALITY_POINTS = {
+    Criticality.CRITICAL: 15.0,
+    Criticality.HIGH: 10.0,
+    Criticality.MEDIUM: 5.0,
+    Criticality.LOW: 0.0,
+}
+#: Sectors whose failures harm people or society (lower-case names as the inventory uses).
+CRITICAL_SECTORS = {
+    "energy": 10.0,
+    "health": 10.0,
+    "water": 10.0,
+    "transport": 8.0,
+    "manufacturing": 6.0,
+    "communications": 6.0,
+    "government": 6.0,
+    "finance": 6.0,
+}
+INTERNET_POINTS = 10.0  # reachable from the internet
+FLEET_POINTS_PER_DECADE = 2.0  # per tenfold devices in the group: 1 device 0, 1,000 devices 6
+FLEET_POINTS_MAX = 8.0
+NO_FIX_POINTS = 5.0  # no fixed version or vendor fix known: mitigations are all there is
+POSSIBLY_FACTOR = 0.5  # "possibly affected" (unknown version, unreadable range): half
+
+#: Score bands, highest first.
+BANDS = ((70.0, "P1"), (50.0, "P2"), (30.0, "P3"), (0.0, "P4"))
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    points: float
+    why: str
+
+
+@dataclass(frozen=True)
+class DeviceGroup:
+    product: ProductRef
+    firmware_version: str
+    owner: str | None
+    owner_contact: str | None
+    sector: str | None
+    criticality: Criticality | None
+    internet_exposed: bool
+    device_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Priority:
+    group: DeviceGroup
+    score: float
+    band: str
+    factors: tuple[Factor, ...]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the advisory says about the vulnerability itself."""
+
+    max_cvss: float | None
+    kev: bool
+    epss: float | None
+    fix_available: bool
+
+    @classmethod
+    def of(
+        cls,
+        scores: Iterable[Score],
+        kev: Iterable[KevEntry],
+        epss: Iterable[EpssScore],
+        fix_available: bool,
+    ) -> Signals:
+        best = max((s.base_score for s in scores if s.base_score is not None), default=None)
+        top = max((e.epss for e in epss), default=None)
+        return cls(best, any(True for _ in kev), top, fix_available)
+
+
+def groups(devices: Iterable[ExposedDevice]) -> list[DeviceGroup]:
+    held: dict[tuple[object, ...], list[ExposedDevice]] = defaultdict(list)
+    for device in devices:
+        key = (
+            device.product,
+            device.firmware_version,
+            device.owner,
+            device.sector,
+            device.criticality,
+            device.internet_exposed,
+        )
+        held[key].append(device)
+    return [
+        DeviceGroup(
+            product=members[0].product,
+            firmware_version=members[0].firmware_version,
+            owner=members[0].owner,
+            owner_contact=members[0].owner_contact,
+            sector=members[0].sector,
+            criticality=members[0].criticality,
+            internet_exposed=members[0].internet_exposed,
+            device_ids=tuple(d.device_id for d in members),
+        )
+        for members in held.values()
+    ]
+
+
+def priority(group: DeviceGroup, signals: Signals, status: ExposureStatus) -> Priority:
+    factors: list[Factor] = []
+    if signals.max_cvss is not None:
+        factors.append(
+            Factor("severity", SEVERITY_POINTS * signals.max_cvss, f"CVSS {signals.max_cvss}")
+        )
+    if signals.kev:
+        factors.append(Factor("exploited", KEV_POINTS, "on CISA's KEV list"))
+    if signals.epss is not None:
+        factors.append(
+            Factor("exploit likelihood", EPSS_POINTS * signals.epss, f"EPSS {signals.epss:.3f}")
+        )
+    if group.criticality is not None:
+        factors.append(
+            Factor(
+                "criticality",
+                CRITICALITY_POINTS[group.criticality],
+                f"{group.criticality.value} device",
+            )
+        )
+    sector_points = CRITICAL_SECTORS.get((group.sector or "").lower(), 0.0)
+    if sector_points:
+        factors.append(Factor("sector", sector_points, f"{group.sector} sector"))
+    if group.internet_exposed:
+        factors.append(Factor("internet", INTERNET_POINTS, "reachable from the internet"))
+    count = len(group.device_ids)
+    fleet_points = min(FLEET_POINTS_MAX, FLEET_POINTS_PER_DECADE * math.log10(max(count, 1)))
+    if fleet_points:
+        factors.append(Factor("fleet size", fleet_points, f"{count} devices"))
+    if not signals.fix_available:
+        factors.append(Factor("no fix", NO_FIX_POINTS, "no fixed version or vendor fix known"))
+    score = sum(f.points for f in factors)
+    if status is ExposureStatus.POSSIBLY_AFFECTED:
+        factors.append(
+            Factor("possibly affected", -score * (1 - POSSIBLY_FACTOR), "version not decided")
+        )
+        score *= POSSIBLY_FACTOR
+    score = round(score, 1)
+    band = next(label for floor, label in BANDS if score >= floor)
+    return Priority(group, score, band, tuple(factors))
+
+
+def rank(
+    device_groups: Sequence[DeviceGroup],
+    signals: Signals,
+    status_of: dict[tuple[ProductRef, str], ExposureStatus],
+) -> list[Priority]:
+    """Every group's priority, highest first (ties: more devices first)."""
+    ranked = [
+        priority(
+            g, signals, status_of.get((g.product, g.firmware_version), ExposureStatus.AFFECTED)
+        )
+        for g in device_groups
+    ]
+    ranked.sort(key=lambda p: (-p.score, -len(p.group.device_ids), str(p.group.product)))
+    return ranked
+
+
+def prioritise(store: Store, result: Exposure) -> list[Priority]:
+    """The exposure's device groups, each with its priority and factors, highest first."""
+    signals = Signals.of(result.scores, result.kev, result.epss, result.fix_available)
+    status_of = {(b.product, b.version): b.status for b in result.builds}
+    return rank(groups(exposed_devices(store, result)), signals, status_of)
