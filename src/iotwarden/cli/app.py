@@ -14,6 +14,7 @@ from iotwarden.cli import demo as demo_cmd
 from iotwarden.cli import exposure as exposure_cmd
 from iotwarden.cli import fleet as fleet_cmd
 from iotwarden.cli import intel as intel_cmd
+from iotwarden.cli import situation as situation_cmd
 from iotwarden.core import settings as settings_mod
 from iotwarden.core.errors import IoTWardenError
 
@@ -33,6 +34,7 @@ app.add_typer(intel_cmd.app, name="intel")
 app.add_typer(fleet_cmd.app, name="fleet")
 app.command("demo")(demo_cmd.demo)
 app.command("exposure")(exposure_cmd.exposure_command)
+app.command("situation")(situation_cmd.situation_command)
 
 err_console = Console(stderr=True)
 
