@@ -286,7 +286,7 @@ def test_main_success_exits_0(
 ) -> None:
     code = run_main(monkeypatch, "--db", db_url, "intel", "formats", "--json")
     assert code in (0, None)
-    assert len(json.loads(capsys.readouterr().out)) == 7
+    assert len(json.loads(capsys.readouterr().out)) == 9
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -381,12 +381,12 @@ def test_stats_empty_store(runner: CliRunner, db_url: str) -> None:
 
 def test_formats_json(runner: CliRunner, db_url: str) -> None:
     rows = run_json(runner, db_url, "intel", "formats")
-    assert len(rows) == 7
+    assert len(rows) == 9
     assert Counter(r["format"] for r in rows) == Counter(
-        {"kev": 2, "csaf": 1, "cve5": 1, "nvd": 1, "osv": 1, "epss": 1}
+        {"kev": 2, "csaf": 1, "cve5": 1, "nvd": 1, "osv": 1, "epss": 1, "openvex": 1, "cdx-vex": 1}
     )
     titles = [r["title"] for r in rows]
-    assert len(set(titles)) == 7
+    assert len(set(titles)) == 9
     assert all(r["description"] for r in rows)
 
 

@@ -10,10 +10,12 @@ import typer
 from rich.console import Console
 
 from iotwarden import __version__
+from iotwarden.cli import alerts as alerts_cmd
 from iotwarden.cli import demo as demo_cmd
 from iotwarden.cli import exposure as exposure_cmd
 from iotwarden.cli import fleet as fleet_cmd
 from iotwarden.cli import intel as intel_cmd
+from iotwarden.cli import outreach as outreach_cmd
 from iotwarden.cli import situation as situation_cmd
 from iotwarden.core import settings as settings_mod
 from iotwarden.core.errors import IoTWardenError
@@ -35,6 +37,8 @@ app.add_typer(fleet_cmd.app, name="fleet")
 app.command("demo")(demo_cmd.demo)
 app.command("exposure")(exposure_cmd.exposure_command)
 app.command("situation")(situation_cmd.situation_command)
+app.command("outreach")(outreach_cmd.outreach_command)
+app.command("alerts")(alerts_cmd.alerts_command)
 
 err_console = Console(stderr=True)
 

@@ -102,6 +102,13 @@ def ingest_command(
         int | None,
         typer.Option(min=1, help="Records per transaction (default 2000)."),
     ] = None,
+    alert: Annotated[
+        Path | None,
+        typer.Option(
+            help="After ingesting, build the alerts of every added or updated advisory that "
+            "exposes devices, write them into this folder (JSON, Markdown, HTML) and list them.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest advisory documents; the format of each is detected.
 
@@ -139,7 +146,34 @@ def ingest_command(
                     f"… and {report.problem_count - 50} more (--json lists the first "
                     f"{len(report.problems)})"
                 )
+    if alert is not None:
+        _alert_changes(store, report, alert, as_json)
     raise typer.Exit(_exit_code(report))
+
+
+def _alert_changes(store: Store, report: IngestReport, out: Path, as_json: bool) -> None:
+    """Alerts for what this ingest changed: no timer, no rescan of everything."""
+    from iotwarden.exposure.alerts import build_alerts
+    from iotwarden.report.alerts import write_alerts
+
+    from .alerts import summarise
+
+    seen: set[frozenset[str]] = set()
+    for changed in report.changed:
+        alerts = build_alerts(store, changed.id)
+        if not alerts:
+            continue
+        group = frozenset(alerts[0].vulnerability.ids)
+        if group in seen:
+            continue
+        seen.add(group)
+        written = write_alerts(alerts, out, ["json", "markdown", "html"])
+        if not as_json:
+            console.rule(f"[bold]Alerts for {changed.id}[/]")
+            summarise(alerts)
+            console.print(f"{len(written)} files written to {out}", highlight=False)
+    if not seen and not as_json:
+        console.print("No added or updated advisory exposes a device: no alert.")
 
 
 def _exit_code(report: IngestReport) -> int:

@@ -20,6 +20,8 @@ class AdvisoryFormat(StrEnum):
     NVD = "nvd"
     KEV = "kev"
     EPSS = "epss"
+    OPENVEX = "openvex"
+    CYCLONEDX_VEX = "cdx-vex"
 
 
 class AdvisoryStatus(StrEnum):

@@ -22,8 +22,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from iotwarden.core.ecosystems import purl_parts_for
+from iotwarden.core.errors import VersionError
 from iotwarden.core.fleet import Criticality, ProductRef
-from iotwarden.core.identifiers import IdentifierError, normalise_name, parse_cpe, split_purl
+from iotwarden.core.identifiers import (
+    IdentifierError,
+    normalise_name,
+    parse_cpe,
+    parse_purl,
+    split_purl,
+)
 from iotwarden.core.models import (
     AffectedProduct,
     AffectedStatus,
@@ -34,7 +41,7 @@ from iotwarden.core.models import (
     Score,
     VersionRange,
 )
-from iotwarden.core.versions import range_contains
+from iotwarden.core.versions import compare_versions, range_contains
 from iotwarden.intel.view import Sourced, vulnerability_view
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -353,13 +360,103 @@ def _suppressions(
 ) -> dict[int, Suppression]:
     """Builds a not-affected or fixed statement covers (VEX, CSAF known_not_affected)."""
     out: dict[int, Suppression] = {}
+    facts: dict[int, _BuildFacts] = {}
     for item in negative:
         entry = item.value
         for candidate, status in _matches(conn, entry):
-            if status is ExposureStatus.AFFECTED:  # the statement's range holds the version
+            if status is not ExposureStatus.AFFECTED:  # the statement's range must hold it
+                continue
+            held = facts.get(candidate.build_id)
+            if held is None:
+                held = facts[candidate.build_id] = _build_facts(conn, candidate.build_id)
+            # "Not affected in product X": only where every condition names this build. A
+            # condition we cannot check never clears a build (unsafe direction).
+            if all(any(held.satisfies(alt) for alt in group) for group in entry.conditions):
                 reason = entry.justification or entry.status.value.replace("_", " ")
                 out.setdefault(candidate.build_id, Suppression(item.source, reason))
     return out
+
+
+@dataclass(frozen=True)
+class _BuildFacts:
+    """What a condition can name about one build: its product and its components."""
+
+    vendor_norm: str
+    name_norm: str
+    version: str
+    components: tuple[tuple[str | None, str | None, str | None, str | None, str, str | None], ...]
+
+    def satisfies(self, condition: str) -> bool:
+        text = condition.strip()
+        if text.startswith("pkg:"):
+            return self._purl(text)
+        if text.startswith("cpe:"):
+            return self._cpe(text)
+        return False
+
+    def _same_version(self, wanted: str | None, have: str | None) -> bool:
+        if not wanted or wanted in ("*", "-"):
+            return True
+        if not have:
+            return False
+        try:
+            return compare_versions("generic", wanted, have) == 0
+        except VersionError:
+            return wanted == have
+
+    def _purl(self, text: str) -> bool:
+        try:
+            purl = parse_purl(text)
+        except IdentifierError:
+            return False
+        name = normalise_name(purl.name)
+        namespace = normalise_name(purl.namespace) if purl.namespace else None
+        if name == self.name_norm and namespace in (None, self.vendor_norm):
+            return self._same_version(purl.version, self.version)
+        return any(
+            ptype == purl.type
+            and (pname or "").lower() == purl.name.lower()
+            and self._same_version(purl.version, version)
+            for ptype, pname, _, _, _, version in self.components
+        )
+
+    def _cpe(self, text: str) -> bool:
+        try:
+            cpe = parse_cpe(text)
+        except IdentifierError:
+            return False
+        vendor, product = normalise_name(cpe.vendor), normalise_name(cpe.product)
+        if (vendor, product) == (self.vendor_norm, self.name_norm):
+            return self._same_version(cpe.version, self.version)
+        aliases = component_names_for_cpe(cpe.vendor, cpe.product)
+        return any(
+            ((cvendor, cproduct) == (cpe.vendor.lower(), cpe.product.lower()) or name in aliases)
+            and self._same_version(cpe.version, version)
+            for _, _, cvendor, cproduct, name, version in self.components
+        )
+
+
+def _build_facts(conn: Connection, build_id: int) -> _BuildFacts:
+    b, p, c = t.firmware_builds, t.products, t.components
+    row = conn.execute(
+        select(p.c.vendor_norm, p.c.name_norm, b.c.version)
+        .join(p, p.c.id == b.c.product_id)
+        .where(b.c.id == build_id)
+    ).one()
+    components = tuple(
+        (r.purl_type, r.purl_name, r.cpe_vendor, r.cpe_product, r.name_norm, r.version)
+        for r in conn.execute(
+            select(
+                c.c.purl_type,
+                c.c.purl_name,
+                c.c.cpe_vendor,
+                c.c.cpe_product,
+                c.c.name_norm,
+                c.c.version,
+            ).where(c.c.build_id == build_id)
+        )
+    )
+    return _BuildFacts(row.vendor_norm, row.name_norm, row.version, components)
 
 
 def _describe(conn: Connection, builds: dict[int, BuildExposure]) -> None:

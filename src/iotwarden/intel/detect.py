@@ -133,7 +133,10 @@ def choose_parser(
 
 
 def describe_unknown(found: Sniff) -> str:
-    known = "OSV, CSAF 2.0/2.1, CVE JSON 5, NVD API 2.0, CISA KEV (JSON/CSV), FIRST EPSS (CSV)"
+    known = (
+        "OSV, CSAF 2.0/2.1, CVE JSON 5, NVD API 2.0, CISA KEV (JSON/CSV), FIRST EPSS (CSV), "
+        "OpenVEX, CycloneDX VEX"
+    )
     if found.kind == "json-object":
         keys = ", ".join(sorted(found.top_keys)[:8]) or "none"
         return f"unknown format: a JSON object with top-level keys {keys}; expected one of {known}"

@@ -285,6 +285,39 @@ devices = Table(
     Index(None, "product_id"),
 )
 
+# --- outreach -------------------------------------------------------------------------------
+
+outreach = Table(
+    "outreach",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vulnerability", String(256), nullable=False),  # the id the alerts were made for
+    Column("audience", String(16), nullable=False),  # 'owner' or 'vendor'
+    Column("recipient", Text, nullable=False),
+    Column("recipient_norm", String(256), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+    Column("updated_by", Text),
+    UniqueConstraint("vulnerability", "audience", "recipient_norm"),
+)
+
+outreach_events = Table(
+    "outreach_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "outreach_id",
+        Integer,
+        ForeignKey("outreach.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("status", String(24), nullable=False),
+    Column("at", UTC_DATETIME, nullable=False),
+    Column("by", Text),
+    Column("note", Text),
+)
+
 ADVISORY_CHILD_TABLES = (
     advisory_aliases,
     affected_products,
@@ -304,6 +337,8 @@ __all__ = [
     "firmware_builds",
     "kev_entries",
     "metadata",
+    "outreach",
+    "outreach_events",
     "owners",
     "products",
     "remediations",
