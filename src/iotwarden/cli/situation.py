@@ -31,10 +31,10 @@ def situation_command(
     if as_json:
         print_json(dataclasses.asdict(result))
         return
-    _render(result)
+    render_situation(result)
 
 
-def _render(result: Situation) -> None:
+def render_situation(result: Situation) -> None:
     signals = [f"CVSS {result.max_cvss}" if result.max_cvss is not None else "no CVSS"]
     signals.append("on CISA KEV" if result.on_kev else "not on KEV")
     if result.epss is not None:

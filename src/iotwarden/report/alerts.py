@@ -335,7 +335,7 @@ def to_markdown(alert: Alert) -> str:
 
 # --- HTML ------------------------------------------------------------------------------------
 
-_STYLE = """
+STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
 color:#1b1b1b;line-height:1.45}
 h1{font-size:1.5rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem}
@@ -495,7 +495,7 @@ def to_html(alert: Alert) -> str:
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(_heading(alert))} ({_e(alert.recipient)})</title>\n"
-        f"<style>\n{_STYLE}\n</style>\n</head>\n<body>\n"
+        f"<style>\n{STYLE}\n</style>\n</head>\n<body>\n"
     )
     return head + "\n".join(out) + "\n</body>\n</html>\n"
 
