@@ -144,6 +144,15 @@ def test_demo_writes_the_world_alerts_and_report(runner: CliRunner, tmp_path: Pa
     assert (workdir / "alerts").is_dir()
 
 
+def test_demo_with_a_relative_workdir(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "--devices", "50"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (tmp_path / "iotwarden-demo" / "heartbleed-response.html").is_file()
+
+
 def test_sample_world_is_deterministic_and_sized() -> None:
     world = generate_world(1200, seed=7)
     assert len(world["devices"]) == 1200

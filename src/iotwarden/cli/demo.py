@@ -79,7 +79,7 @@ def demo(
     alerts = build_alerts(store, query)
     written = write_alerts(alerts, workdir / "alerts", ["json", "markdown", "html"])
     pages = [p for p in written if p.suffix == ".html"]
-    links = {i: page.relative_to(workdir) for i, page in enumerate(pages)}
+    links = {i: page.relative_to(workdir.resolve()) for i, page in enumerate(pages)}
     report_path = workdir / "heartbleed-response.html"
     report_path.write_text(response_html(picture, alerts, links), encoding="utf-8")
     if as_json:
