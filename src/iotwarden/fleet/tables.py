@@ -155,22 +155,18 @@ class _Fields:
         return None
 
     def purl(self, key: str) -> str | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        try:
-            parse_purl(value)
-        except IdentifierError as e:
-            self.fail(key, f"{key}: {e}")
-            return None
-        return value
+        return self._identifier(key, parse_purl)
 
     def cpe(self, key: str) -> str | None:
+        return self._identifier(key, parse_cpe)
+
+    def _identifier(self, key: str, check: Callable[[str], object]) -> str | None:
+        """The value as written, once ``check`` (a purl or CPE parser) accepts it."""
         value = self.text(key)
         if value is None:
             return None
         try:
-            parse_cpe(value)
+            check(value)
         except IdentifierError as e:
             self.fail(key, f"{key}: {e}")
             return None
