@@ -252,8 +252,11 @@ def _matches(
 ) -> list[tuple[_Candidate, ExposureStatus | None]]:
     """Every candidate with its verdict (None: this statement clears it)."""
     found: list[tuple[_Candidate, ExposureStatus | None]] = []
+    verdicts: dict[str | None, ExposureStatus | None] = {}  # once per distinct version
     for candidate in _component_candidates(conn, entry) + _product_candidates(conn, entry):
-        status = evaluate(entry.ranges, candidate.version)
+        if candidate.version not in verdicts:
+            verdicts[candidate.version] = evaluate(entry.ranges, candidate.version)
+        status = verdicts[candidate.version]
         if status is not None and entry.status is AffectedStatus.UNDER_INVESTIGATION:
             status = ExposureStatus.POSSIBLY_AFFECTED
         found.append((candidate, status))
