@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from intel_ingest import VECTORS, _tree_rss_mib, make_record
+from intel_ingest import VECTORS, make_record, run_measured
 
 SECTORS = [
     "energy",
@@ -509,33 +508,20 @@ def child(workdir: Path, db: str, latency_count: int, rematch_sample: int, seed:
 
 
 def run_child(workdir: Path, db: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Everything measured runs in a fresh process; sample its process tree's memory."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            str(workdir),
-            "--db",
-            db,
-            "--latency-count",
-            str(args.latency_count),
-            "--rematch-sample",
-            str(args.rematch_sample),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_mib(proc.pid))
-        time.sleep(0.25)
-    out, _ = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark process failed with status {proc.returncode}")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["tree_peak_rss_mib"] = peak
-    return result
+    """Everything measured runs in a fresh process."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(workdir),
+        "--db",
+        db,
+        "--latency-count",
+        str(args.latency_count),
+        "--rematch-sample",
+        str(args.rematch_sample),
+    ]
+    return run_measured(command, "benchmark process")
 
 
 def main() -> None:

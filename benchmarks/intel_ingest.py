@@ -19,6 +19,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -164,23 +165,25 @@ def _tree_rss_mib(root: int) -> float:
     return total / 1024
 
 
-def run_child(bundle: Path, db: str) -> dict[str, float]:
-    """Ingest in a fresh process; sample the whole process tree's memory while it runs."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(bundle), "--db", db],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def run_measured(command: list[str], what: str) -> dict[str, Any]:
+    """Run a benchmark child process, sampling its whole process tree's memory while it
+    runs; its last line of output is a JSON object of figures (peak RSS added here)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mib(proc.pid))
         time.sleep(0.25)
     out, _ = proc.communicate()
     if proc.returncode != 0:
-        raise SystemExit(f"ingest failed with status {proc.returncode}")
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+        raise SystemExit(f"{what} failed with status {proc.returncode}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result["tree_peak_rss_mib"] = peak
     return result
+
+
+def run_child(bundle: Path, db: str) -> dict[str, Any]:
+    """Ingest in a fresh process."""
+    return run_measured([sys.executable, __file__, "--child", str(bundle), "--db", db], "ingest")
 
 
 def main() -> None:
