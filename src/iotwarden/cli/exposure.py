@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 import typer
@@ -10,21 +9,12 @@ from rich.table import Table
 
 from iotwarden.exposure.matcher import ExposedDevice, Exposure, exposed_devices, exposure
 from iotwarden.exposure.priority import Priority, prioritise
+from iotwarden.intel.view import jsonable
 
 from . import render
 from .intel import open_store, print_json
 
 console = render.make_console()
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "value") and not isinstance(value, str):
-        return value.value
-    return value
 
 
 def exposure_command(
@@ -59,15 +49,13 @@ def exposure_json(
     result: Exposure, listed: list[ExposedDevice], ranked: list[Priority]
 ) -> dict[str, Any]:
     return {
-        "priorities": [_jsonable(p) for p in ranked],
+        "priorities": [jsonable(p) for p in ranked],
         "query": result.query,
         "vulnerability_ids": result.vulnerability_ids,
         "devices": result.devices,
-        "builds": [
-            _jsonable(b) | {"fixed_versions": list(b.fixed_versions)} for b in result.builds
-        ],
-        "suppressed": [_jsonable(b) for b in result.suppressed],
-        "exposed_devices": [_jsonable(d) for d in listed],
+        "builds": [jsonable(b) | {"fixed_versions": list(b.fixed_versions)} for b in result.builds],
+        "suppressed": [jsonable(b) for b in result.suppressed],
+        "exposed_devices": [jsonable(d) for d in listed],
     }
 
 

@@ -87,7 +87,7 @@ class VulnerabilityView:
         return {
             "query": self.query,
             "ids": self.ids,
-            "records": [_jsonable(r) | {"label": r.label} for r in self.records],
+            "records": [jsonable(r) | {"label": r.label} for r in self.records],
             "titles": [_sourced(s) for s in self.titles],
             "descriptions": [_sourced(s) for s in self.descriptions],
             "published": [_sourced(s) for s in self.published],
@@ -102,15 +102,17 @@ class VulnerabilityView:
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A domain value as plain JSON data: dataclasses as objects (the raw record left out),
+    enums as their values, dates as ISO 8601, version ranges as `vers`."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: _jsonable(getattr(value, f.name))
+            f.name: jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if f.name != "raw"
         }
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if hasattr(value, "vers") and hasattr(value, "kind"):
@@ -119,7 +121,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _sourced(item: Sourced[Any]) -> dict[str, Any]:
-    value = _jsonable(item.value)
+    value = jsonable(item.value)
     if isinstance(item.value, AffectedProduct):
         value["ranges"] = [
             {"kind": r.kind.value, "scheme": r.scheme, "vers": r.vers, "raw": r.raw}
@@ -268,7 +270,7 @@ class AdvisorySummary:
     affected: int
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = _jsonable(self)
+        data: dict[str, Any] = jsonable(self)
         return data
 
 
