@@ -1,0 +1,1 @@
+"""Firmware analysis: extraction, component identification, security checks and SBOMs."""
