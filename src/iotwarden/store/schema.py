@@ -318,6 +318,20 @@ outreach_events = Table(
     Column("note", Text),
 )
 
+# --- firmware analysis ---------------------------------------------------------------------
+
+#: What the content-only analyses (signatures, ELF facts, key material) found in one file,
+#: keyed by the file's SHA-256 and the analysers' versions: a file seen in an earlier image
+#: (or an earlier run) is not analysed again until a signature or check changes.
+firmware_file_results = Table(
+    "firmware_file_results",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("analysers_version", String(128), primary_key=True),
+    Column("result", JSON, nullable=False),
+    Column("analysed_at", UTC_DATETIME, nullable=False),
+)
+
 ADVISORY_CHILD_TABLES = (
     advisory_aliases,
     affected_products,
@@ -335,6 +349,7 @@ __all__ = [
     "devices",
     "epss_scores",
     "firmware_builds",
+    "firmware_file_results",
     "kev_entries",
     "metadata",
     "outreach",
