@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -46,7 +47,7 @@ def exposure_command(
 
 
 def exposure_json(
-    result: Exposure, listed: list[ExposedDevice], ranked: list[Priority]
+    result: Exposure, listed: list[ExposedDevice], ranked: Sequence[Priority]
 ) -> dict[str, Any]:
     return {
         "priorities": [jsonable(p) for p in ranked],
@@ -59,7 +60,9 @@ def exposure_json(
     }
 
 
-def render_exposure(result: Exposure, listed: list[ExposedDevice], ranked: list[Priority]) -> None:
+def render_exposure(
+    result: Exposure, listed: list[ExposedDevice], ranked: Sequence[Priority]
+) -> None:
     console.rule(f"[bold]Exposure to {result.query}[/]")
     if not result.builds:
         console.print("No firmware build in the inventory is exposed.")

@@ -7,14 +7,20 @@ the sum of named factors, so that every score can say why it is what it is.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import overload
+
+from sqlalchemy import func, select
 
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.models import EpssScore, KevEntry, Score
-from iotwarden.exposure.matcher import ExposedDevice, Exposure, ExposureStatus, exposed_devices
+from iotwarden.exposure.matcher import ExposedDevice, Exposure, ExposureStatus
+from iotwarden.store import schema as t
+from iotwarden.store.bulk import CHUNK
 from iotwarden.store.db import Store
 
 #: Points per factor. Changing one changes docs/priority.md too (a test compares them).
@@ -125,6 +131,28 @@ def groups(devices: Iterable[ExposedDevice]) -> list[DeviceGroup]:
 
 
 def priority(group: DeviceGroup, signals: Signals, status: ExposureStatus) -> Priority:
+    score, band, factors = _scored(
+        signals,
+        status,
+        group.criticality,
+        group.sector,
+        group.internet_exposed,
+        len(group.device_ids),
+    )
+    return Priority(group, score, band, factors)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _scored(
+    signals: Signals,
+    status: ExposureStatus,
+    criticality: Criticality | None,
+    sector: str | None,
+    internet_exposed: bool,
+    count: int,
+) -> tuple[float, str, tuple[Factor, ...]]:
+    """The formula. A group's score depends only on these, so a large fleet is scored once
+    per distinct combination rather than once per group."""
     factors: list[Factor] = []
     if signals.max_cvss is not None:
         factors.append(
@@ -136,20 +164,15 @@ def priority(group: DeviceGroup, signals: Signals, status: ExposureStatus) -> Pr
         factors.append(
             Factor("exploit likelihood", EPSS_POINTS * signals.epss, f"EPSS {signals.epss:.3f}")
         )
-    if group.criticality is not None:
+    if criticality is not None:
         factors.append(
-            Factor(
-                "criticality",
-                CRITICALITY_POINTS[group.criticality],
-                f"{group.criticality.value} device",
-            )
+            Factor("criticality", CRITICALITY_POINTS[criticality], f"{criticality.value} device")
         )
-    sector_points = CRITICAL_SECTORS.get((group.sector or "").lower(), 0.0)
+    sector_points = CRITICAL_SECTORS.get((sector or "").lower(), 0.0)
     if sector_points:
-        factors.append(Factor("sector", sector_points, f"{group.sector} sector"))
-    if group.internet_exposed:
+        factors.append(Factor("sector", sector_points, f"{sector} sector"))
+    if internet_exposed:
         factors.append(Factor("internet", INTERNET_POINTS, "reachable from the internet"))
-    count = len(group.device_ids)
     fleet_points = min(FLEET_POINTS_MAX, FLEET_POINTS_PER_DECADE * math.log10(max(count, 1)))
     if fleet_points:
         factors.append(Factor("fleet size", fleet_points, f"{count} devices"))
@@ -163,7 +186,7 @@ def priority(group: DeviceGroup, signals: Signals, status: ExposureStatus) -> Pr
         score *= POSSIBLY_FACTOR
     score = round(score, 1)
     band = next(label for floor, label in BANDS if score >= floor)
-    return Priority(group, score, band, tuple(factors))
+    return score, band, tuple(factors)
 
 
 def rank(
@@ -182,8 +205,106 @@ def rank(
     return ranked
 
 
-def prioritise(store: Store, result: Exposure) -> list[Priority]:
-    """The exposure's device groups, each with its priority and factors, highest first."""
+class Ranking(Sequence[Priority]):
+    """Every device group's priority, highest first, built lazily: the groups and their scores
+    are computed up front (cheap tuples), the ``Priority`` objects only when read."""
+
+    def __init__(
+        self, rows: list[tuple[float, str, tuple[Factor, ...], _GroupKey, list[str]]]
+    ) -> None:
+        self._rows = rows
+        self._made: dict[int, Priority] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Priority: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Priority]: ...
+
+    def __getitem__(self, index: int | slice) -> Priority | list[Priority]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._rows)
+        made = self._made.get(index)
+        if made is None:
+            score, band, factors, key, device_ids = self._rows[index]
+            product, version, owner, contact, sector, criticality, internet = key
+            group = DeviceGroup(
+                product, version, owner, contact, sector, criticality, internet, tuple(device_ids)
+            )
+            made = self._made[index] = Priority(group, score, band, factors)
+        return made
+
+    @property
+    def devices(self) -> int:
+        return sum(len(row[4]) for row in self._rows)
+
+    @property
+    def owners(self) -> set[str | None]:
+        return {row[3][2] for row in self._rows}
+
+
+_GroupKey = tuple[ProductRef, str, str | None, str | None, str | None, Criticality | None, bool]
+
+
+def prioritise(store: Store, result: Exposure) -> Ranking:
+    """The exposure's device groups, each with its priority and factors, highest first.
+
+    One columnar query over the exposed builds' devices; grouping in a dict; the formula
+    evaluated once per distinct (criticality, sector, exposure, status, size).
+    """
     signals = Signals.of(result.scores, result.kev, result.epss, result.fix_available)
-    status_of = {(b.product, b.version): b.status for b in result.builds}
-    return rank(groups(exposed_devices(store, result)), signals, status_of)
+    by_build = {b.build_id: b for b in result.builds}
+    held: dict[tuple[int, int | None, str | None, str | None, bool], list[str]] = {}
+    d, p, o = t.devices, t.products, t.owners
+    owners: dict[int, tuple[str, str | None]] = {}
+    ids = list(by_build)
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            rows = conn.execute(
+                select(
+                    d.c.build_id,
+                    d.c.owner_id,
+                    func.coalesce(d.c.sector, p.c.sector),
+                    func.coalesce(d.c.criticality, p.c.criticality),
+                    d.c.internet_exposed,
+                    d.c.device_id,
+                )
+                .join(p, p.c.id == d.c.product_id)
+                .where(d.c.build_id.in_(ids[start : start + CHUNK]))
+            )
+            for build_id, owner_id, sector, criticality, internet, device_id in rows:
+                key = (build_id, owner_id, sector, criticality, bool(internet))
+                members = held.get(key)
+                if members is None:
+                    held[key] = [device_id]
+                else:
+                    members.append(device_id)
+        wanted = {key[1] for key in held if key[1] is not None}
+        wanted_ids = sorted(wanted)
+        for start in range(0, len(wanted_ids), CHUNK):
+            for owner_id, organisation, contact in conn.execute(
+                select(o.c.id, o.c.organisation, o.c.contact).where(
+                    o.c.id.in_(wanted_ids[start : start + CHUNK])
+                )
+            ):
+                owners[owner_id] = (organisation, contact)
+    criticalities = {c.value: c for c in Criticality}
+    out: list[tuple[float, str, tuple[Factor, ...], _GroupKey, list[str]]] = []
+    for (build_id, owner_id, sector, criticality, internet), device_ids in held.items():
+        build = by_build[build_id]
+        level = criticalities.get(criticality) if criticality else None
+        score, band, factors = _scored(
+            signals, build.status, level, sector, internet, len(device_ids)
+        )
+        owner, contact = (
+            owners.get(owner_id, (None, None)) if owner_id is not None else (None, None)
+        )
+        group: _GroupKey = (build.product, build.version, owner, contact, sector, level, internet)
+        out.append((score, band, factors, group, device_ids))
+    out.sort(key=lambda row: (-row[0], -len(row[4]), str(row[3][0]), row[3][1], row[3][2] or ""))
+    return Ranking(out)
