@@ -1,0 +1,506 @@
+"""Batch exposure: every stored advisory matched against the whole inventory in one pass.
+
+The inventory's components are loaded once into an in-memory index of distinct component
+variants (name, version, purl, CPE -> the builds that carry them). The affected entries that
+could name something in the inventory are picked by their identity columns before their ranges
+are even decoded; each entry is then evaluated once per distinct component version (with a
+verdict cache shared across entries), and fanned out to builds as sets. Per vulnerability
+(records merged through their aliases, as ``vulnerability_view`` does) the result is the same
+as ``exposure()``: surely affected and possibly affected builds, what a not-affected statement
+suppresses, and device counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, case, func, select
+
+from iotwarden.core.ecosystems import purl_parts_for
+from iotwarden.core.identifiers import (
+    CVE_ID,
+    IdentifierError,
+    normalise_name,
+    parse_cpe,
+    split_purl,
+)
+from iotwarden.core.models import AffectedProduct, AffectedStatus, VersionRange
+from iotwarden.exposure.matcher import (
+    ExposureStatus,
+    _build_facts,
+    _BuildFacts,
+    component_names_for,
+    component_names_for_cpe,
+    evaluate,
+)
+from iotwarden.store import schema as t
+from iotwarden.store.db import Store
+from iotwarden.store.rows import affected_from_row
+
+POSITIVE = {AffectedStatus.AFFECTED.value, AffectedStatus.UNDER_INVESTIGATION.value}
+NEGATIVE = {AffectedStatus.NOT_AFFECTED.value, AffectedStatus.FIXED.value}
+
+
+class RematchObserver(Protocol):
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+
+class _NullObserver:
+    def stage(self, name: str, total: int | None = None) -> None:
+        return None
+
+    def advance(self, count: int = 1) -> None:
+        return None
+
+
+# --- the component index -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One distinct component (name, version, identifiers) and the builds that carry it."""
+
+    name: str
+    version: str | None
+    builds: tuple[int, ...]
+
+    @property
+    def matched(self) -> str:
+        return f"{self.name} {self.version or '(version unknown)'}"
+
+
+@dataclass
+class ComponentIndex:
+    """The inventory's components by purl, CPE and name; its products by vendor."""
+
+    by_purl: dict[tuple[str, str], list[tuple[str | None, Variant]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    by_cpe: dict[tuple[str, str], list[Variant]] = field(default_factory=lambda: defaultdict(list))
+    by_name: dict[str, list[Variant]] = field(default_factory=lambda: defaultdict(list))
+    by_name_without_cpe: dict[str, list[Variant]] = field(default_factory=lambda: defaultdict(list))
+    #: vendor_norm -> [(name_norm, model numbers lower-cased, name, [(build_id, version)])]
+    products: dict[str, list[tuple[str, frozenset[str], str, list[tuple[int, str]]]]] = field(
+        default_factory=dict
+    )
+    variants: int = 0
+    components: int = 0
+
+    @classmethod
+    def load(cls, conn: Connection) -> ComponentIndex:
+        c = t.components
+        grouped: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        rows = conn.execute(
+            select(
+                c.c.build_id,
+                c.c.name,
+                c.c.name_norm,
+                c.c.version,
+                c.c.purl_type,
+                c.c.purl_namespace,
+                c.c.purl_name,
+                c.c.cpe_vendor,
+                c.c.cpe_product,
+            )
+        )
+        count = 0
+        for build_id, *identity in rows:
+            grouped[tuple(identity)].append(build_id)
+            count += 1
+        index = cls(components=count, variants=len(grouped))
+        for (
+            name,
+            name_norm,
+            version,
+            ptype,
+            pns,
+            pname,
+            cvendor,
+            cproduct,
+        ), builds in grouped.items():
+            variant = Variant(name, version, tuple(builds))
+            if ptype and pname:
+                index.by_purl[(ptype, pname.lower())].append(
+                    (pns.lower() if pns else None, variant)
+                )
+            if cvendor:
+                index.by_cpe[(cvendor, cproduct or "")].append(variant)
+            else:
+                index.by_name_without_cpe[name_norm].append(variant)
+            index.by_name[name_norm].append(variant)
+        p, b = t.products, t.firmware_builds
+        products: dict[int, tuple[str, str, frozenset[str], str, list[tuple[int, str]]]] = {}
+        builds_of: list[tuple[int, str]]
+        for pid, vendor_norm, name_norm, models, name in conn.execute(
+            select(p.c.id, p.c.vendor_norm, p.c.name_norm, p.c.model_numbers, p.c.name)
+        ):
+            products[pid] = (
+                vendor_norm,
+                name_norm,
+                frozenset(m.lower() for m in models or ()),
+                name,
+                [],
+            )
+        for build_id, product_id, version in conn.execute(
+            select(b.c.id, b.c.product_id, b.c.version)
+        ):
+            products[product_id][4].append((build_id, version))
+        for vendor_norm, name_norm, models, name, builds_of in products.values():
+            index.products.setdefault(vendor_norm, []).append((name_norm, models, name, builds_of))
+        return index
+
+    def candidates(self, entry: AffectedProduct) -> Iterator[tuple[str, str | None, Variant]]:
+        """(how, matched text, variant) for everything the entry names, as the matcher's
+        SQL candidates do."""
+        ident = entry.identity
+        purl = None
+        if ident.purl:
+            try:
+                purl = split_purl(ident.purl)
+            except IdentifierError:
+                purl = None
+        if purl is None and ident.ecosystem:
+            purl = purl_parts_for(ident.ecosystem, ident.product)
+        if purl is not None:
+            ptype, namespace, name = purl
+            wanted_ns = namespace.lower() if namespace else None
+            for held_ns, variant in self.by_purl.get((ptype, name.lower()), ()):
+                if wanted_ns is None or held_ns == wanted_ns:
+                    yield "purl", variant.version, variant
+        elif ident.cpe:
+            try:
+                cpe = parse_cpe(ident.cpe)
+            except IdentifierError:
+                cpe = None
+            if cpe is not None:
+                vendor, product = cpe.vendor.lower(), cpe.product.lower()
+                for variant in self.by_cpe.get((vendor, product), ()):
+                    yield "cpe", variant.version, variant
+                for name in sorted(component_names_for_cpe(vendor, product)):
+                    for variant in self.by_name_without_cpe.get(name, ()):
+                        yield "cpe", variant.version, variant
+        elif ident.product:
+            for name in sorted(component_names_for(ident.product)):
+                for variant in self.by_name.get(name, ()):
+                    yield "component name", variant.version, variant
+        vendor_norm = normalise_name(ident.vendor)
+        product_norm = normalise_name(ident.product)
+        if vendor_norm and (product_norm or ident.model_numbers):
+            models = {m.lower() for m in ident.model_numbers}
+            for name_norm, held_models, name, builds in self.products.get(vendor_norm, ()):
+                if (product_norm is not None and name_norm == product_norm) or (
+                    models and models & held_models
+                ):
+                    for build_id, version in builds:
+                        yield (
+                            "product",
+                            version,
+                            Variant(f"{name} firmware", version, (build_id,)),
+                        )
+
+    def could_match(self, row: Any) -> bool:
+        """Cheap test on an affected row's identity columns, before its ranges are decoded:
+        the same choice of identifier as ``candidates``, looked up by key only."""
+        purl = None
+        if row.purl:
+            try:
+                purl = split_purl(row.purl)
+            except IdentifierError:
+                purl = None
+        if purl is None and row.ecosystem:
+            purl = purl_parts_for(row.ecosystem, row.product)
+        if purl is not None:
+            if (purl[0], purl[2].lower()) in self.by_purl:
+                return True
+        elif row.cpe:
+            try:
+                cpe = parse_cpe(row.cpe)
+            except IdentifierError:
+                cpe = None
+            if cpe is not None:
+                vendor, product = cpe.vendor.lower(), cpe.product.lower()
+                if (vendor, product) in self.by_cpe or any(
+                    n in self.by_name_without_cpe for n in component_names_for_cpe(vendor, product)
+                ):
+                    return True
+        elif row.product and any(n in self.by_name for n in component_names_for(row.product)):
+            return True
+        return bool(row.vendor_norm and row.vendor_norm in self.products)
+
+
+# --- vulnerabilities: records merged through their aliases ----------------------------------
+
+
+class _Names:
+    """Union-find over vulnerability names."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, name: str) -> str:
+        parent = self.parent.setdefault(name, name)
+        if parent == name:
+            return name
+        root = self.find(parent)
+        self.parent[name] = root
+        return root
+
+    def union(self, names: Iterable[str]) -> None:
+        roots = [self.find(n) for n in names]
+        if roots:
+            first = roots[0]
+            for root in roots[1:]:
+                if root != first:
+                    self.parent[root] = first
+
+
+@dataclass(frozen=True)
+class VulnerabilityExposure:
+    """What one vulnerability exposes across the inventory."""
+
+    name: str  # a CVE id when the vulnerability has one
+    names: tuple[str, ...]
+    affected: frozenset[int]  # build ids
+    possibly: frozenset[int]
+    suppressed: frozenset[int]
+    devices: int
+    internet_exposed: int
+
+
+@dataclass
+class RematchResult:
+    exposures: dict[str, VulnerabilityExposure]  # only the vulnerabilities that expose a build
+    advisories: int
+    entries: int  # affected entries stored
+    entries_evaluated: int  # those that could name something in the inventory
+    components: int
+    variants: int
+    seconds: dict[str, float]
+
+    @property
+    def devices(self) -> int:
+        return sum(e.devices for e in self.exposures.values())
+
+
+def rematch(store: Store, observer: RematchObserver | None = None) -> RematchResult:
+    """Match every stored advisory against the whole inventory (see the module docstring)."""
+    watch = observer or _NullObserver()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    with store.engine.connect() as conn:
+        watch.stage("loading the inventory's components")
+        index = ComponentIndex.load(conn)
+        devices, exposed = _device_counts(conn)
+        seconds["index"] = time.perf_counter() - started
+
+        mark = time.perf_counter()
+        watch.stage("grouping advisories by their aliases")
+        names, group_of, vulns_of, advisories = _vulnerability_groups(conn)
+        seconds["aliases"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        a = t.affected_products
+        total = conn.execute(select(func.count()).select_from(a)).scalar_one()
+        watch.stage("matching affected entries", total)
+        positive: dict[str, list[AffectedProduct]] = defaultdict(list)
+        negative: dict[str, list[AffectedProduct]] = defaultdict(list)
+        evaluated = 0
+        for row in conn.execute(select(a)):
+            watch.advance()
+            if row.status not in POSITIVE and row.status not in NEGATIVE:
+                continue
+            if not index.could_match(row):
+                continue
+            evaluated += 1
+            entry = affected_from_row(row)
+            target = positive if row.status in POSITIVE else negative
+            for key in _groups_for(row, entry, names, group_of, vulns_of):
+                target[key].append(entry)
+        seconds["select"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None] = {}
+        facts: dict[int, _BuildFacts] = {}
+        out: dict[str, VulnerabilityExposure] = {}
+        for key, entries in positive.items():
+            found = _expose(index, entries, verdicts)
+            if found is None:
+                continue
+            affected, possibly = found
+            suppressed = _suppress(conn, index, negative.get(key, ()), verdicts, facts)
+            affected -= suppressed
+            possibly -= suppressed | affected
+            if not affected and not possibly:
+                continue
+            builds = affected | possibly
+            out[key] = VulnerabilityExposure(
+                name=key,
+                names=(key,),
+                affected=frozenset(affected),
+                possibly=frozenset(possibly),
+                suppressed=frozenset(suppressed & (found[0] | found[1])),
+                devices=sum(devices.get(b, 0) for b in builds),
+                internet_exposed=sum(exposed.get(b, 0) for b in builds),
+            )
+        members: dict[str, list[str]] = defaultdict(list)
+        for name in list(names.parent):
+            root = names.find(name)
+            if root in out:
+                members[root].append(name)
+        for key, held in members.items():
+            ordered = sorted(set(held), key=lambda n: (not CVE_ID.match(n.upper()), n))
+            out[key] = replace(out[key], name=ordered[0], names=tuple(ordered))
+        out = {e.name: e for e in out.values()}
+        seconds["match"] = time.perf_counter() - mark
+    seconds["total"] = time.perf_counter() - started
+    return RematchResult(
+        exposures=out,
+        advisories=advisories,
+        entries=total,
+        entries_evaluated=evaluated,
+        components=index.components,
+        variants=index.variants,
+        seconds=seconds,
+    )
+
+
+def _device_counts(conn: Connection) -> tuple[dict[int, int], dict[int, int]]:
+    d = t.devices
+    devices: dict[int, int] = {}
+    exposed: dict[int, int] = {}
+    for build_id, count, internet in conn.execute(
+        select(
+            d.c.build_id,
+            func.count(),
+            func.sum(case((d.c.internet_exposed, 1), else_=0)),
+        )
+        .where(d.c.build_id.is_not(None))
+        .group_by(d.c.build_id)
+    ):
+        devices[build_id] = int(count)
+        exposed[build_id] = int(internet or 0)
+    return devices, exposed
+
+
+def _vulnerability_groups(
+    conn: Connection,
+) -> tuple[_Names, dict[int, str], dict[int, list[str]], int]:
+    """Union the names of every single-vulnerability record (as the view merges them).
+
+    Returns the union-find, the group of each single-vulnerability record, the vulnerability
+    names of each multi-vulnerability record, and the number of records."""
+    adv, al = t.advisories, t.advisory_aliases
+    own: dict[int, set[str]] = {}
+    vulns: dict[int, set[str]] = defaultdict(set)
+    for pk, advisory_id in conn.execute(select(adv.c.id, adv.c.advisory_id)):
+        own[pk] = {advisory_id}
+    for pk, alias, kind in conn.execute(select(al.c.advisory_pk, al.c.alias, al.c.kind)):
+        if kind == "upstream":
+            continue
+        own.setdefault(pk, set()).add(alias)
+        if kind in ("vuln", "idvuln"):
+            vulns[pk].add(alias)
+    names = _Names()
+    single: dict[int, set[str]] = {}
+    multi: dict[int, list[str]] = {}
+    for pk, held in own.items():
+        cves = {n.upper() for n in held if CVE_ID.match(n.upper())}
+        if len(vulns.get(pk, ())) <= 1 and len(cves) <= 1:
+            single[pk] = held
+            names.union(held)
+        else:
+            multi[pk] = sorted(vulns.get(pk) or cves or held)
+            for name in multi[pk]:
+                names.find(name)
+    group_of = {pk: names.find(next(iter(held))) for pk, held in single.items()}
+    return names, group_of, multi, len(own)
+
+
+def _groups_for(
+    row: Any,
+    entry: AffectedProduct,
+    names: _Names,
+    group_of: dict[int, str],
+    vulns_of: dict[int, list[str]],
+) -> list[str]:
+    pk = row.advisory_pk
+    if pk in group_of:
+        return [group_of[pk]]
+    if entry.vuln_id:
+        return [names.find(entry.vuln_id)]
+    # A statement of a multi-vulnerability record without a vulnerability id speaks for all.
+    return [names.find(v) for v in vulns_of.get(pk, ())]
+
+
+def _verdict(
+    entry: AffectedProduct,
+    version: str | None,
+    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+) -> ExposureStatus | None:
+    key = (entry.ranges, version)
+    if key in verdicts:
+        status = verdicts[key]
+    else:
+        status = verdicts[key] = evaluate(entry.ranges, version)
+    if status is not None and entry.status is AffectedStatus.UNDER_INVESTIGATION:
+        return ExposureStatus.POSSIBLY_AFFECTED
+    return status
+
+
+def _expose(
+    index: ComponentIndex,
+    entries: list[AffectedProduct],
+    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+) -> tuple[set[int], set[int]] | None:
+    """Surely and possibly affected builds, with the matcher's clearing rule: a "possibly"
+    gives way where another statement compared the same component version and cleared it."""
+    affected: set[int] = set()
+    possibly: list[tuple[str, tuple[int, ...]]] = []
+    cleared: dict[str, set[int]] = defaultdict(set)
+    for entry in entries:
+        for _how, version, variant in index.candidates(entry):
+            status = _verdict(entry, version, verdicts)
+            if status is None:
+                cleared[variant.matched].update(variant.builds)
+            elif status is ExposureStatus.AFFECTED:
+                affected.update(variant.builds)
+            else:
+                possibly.append((variant.matched, variant.builds))
+    maybe: set[int] = set()
+    for matched, builds in possibly:
+        gone = cleared.get(matched)
+        maybe.update(b for b in builds if gone is None or b not in gone)
+    maybe -= affected
+    if not affected and not maybe:
+        return None
+    return affected, maybe
+
+
+def _suppress(
+    conn: Connection,
+    index: ComponentIndex,
+    entries: Iterable[AffectedProduct],
+    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+    facts: dict[int, _BuildFacts],
+) -> set[int]:
+    out: set[int] = set()
+    for entry in entries:
+        for _how, version, variant in index.candidates(entry):
+            if _verdict(entry, version, verdicts) is not ExposureStatus.AFFECTED:
+                continue
+            for build_id in variant.builds:
+                if not entry.conditions:
+                    out.add(build_id)
+                    continue
+                held = facts.get(build_id)
+                if held is None:
+                    held = facts[build_id] = _build_facts(conn, build_id)
+                if all(any(held.satisfies(alt) for alt in group) for group in entry.conditions):
+                    out.add(build_id)
+    return out
