@@ -283,6 +283,8 @@ devices = Table(
     Column("address", String(256)),
     Column("last_seen", UTC_DATETIME),
     Index(None, "product_id"),
+    # Covers the per-build device and internet-exposed counts of an exposure (index only).
+    Index("ix_devices_build_exposed", "build_id", "internet_exposed"),
 )
 
 # --- outreach -------------------------------------------------------------------------------
@@ -332,6 +334,27 @@ firmware_file_results = Table(
     Column("analysed_at", UTC_DATETIME, nullable=False),
 )
 
+#: The situation of one vulnerability (or '*' for all of them) each time it was computed, so
+#: that it can be followed over time: how many devices were exposed, and how that changed.
+exposure_snapshots = Table(
+    "exposure_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("vulnerability", String(256), nullable=False),
+    Column("taken_at", UTC_DATETIME, nullable=False),
+    Column("devices", Integer, nullable=False),
+    Column("affected", Integer, nullable=False),
+    Column("possibly_affected", Integer, nullable=False),
+    Column("internet_exposed", Integer, nullable=False),
+    Column("critical", Integer, nullable=False),
+    Column("fix_available", Integer, nullable=False),
+    Column("builds", Integer, nullable=False),
+    Column("owners", Integer, nullable=False),
+    Column("remediated_owners", Integer, nullable=False),
+    Column("by_sector", JSON),  # {sector: devices}
+    Index(None, "vulnerability", "taken_at"),
+)
+
 ADVISORY_CHILD_TABLES = (
     advisory_aliases,
     affected_products,
@@ -348,6 +371,7 @@ __all__ = [
     "components",
     "devices",
     "epss_scores",
+    "exposure_snapshots",
     "firmware_builds",
     "firmware_file_results",
     "kev_entries",
