@@ -59,6 +59,20 @@ def test_situation_json(runner: CliRunner, world: str) -> None:
     assert data["by_sector"]["health"]["possibly_affected"] == 5
 
 
+def test_situation_of_every_vulnerability_with_history(runner: CliRunner, world: str) -> None:
+    data = run_json(runner, world, "situation")
+    first = data["vulnerabilities"][0]
+    assert (first["name"], first["devices"], first["on_kev"]) == ("CVE-2014-0160", 19, True)
+    assert data["exposed_devices"] >= 19
+    assert len(data["history"]) == 1
+    result = runner.invoke(app, ["--db", world, "situation", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    assert "CVE-2014-0160" in result.output
+    assert "Over time (recorded pictures)" in result.output  # the second picture
+    unrecorded = run_json(runner, world, "situation", "--no-record")
+    assert len(unrecorded["history"]) == 3  # two recorded, plus this one shown unrecorded
+
+
 def test_alerts_written_in_three_formats(runner: CliRunner, world: str, tmp_path: Path) -> None:
     out = tmp_path / "alerts"
     result = runner.invoke(app, ["--db", world, "alerts", "CVE-2014-0160", "--out", str(out)])

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from iotwarden.core.models import AffectedProduct, RangeKind
@@ -236,3 +246,40 @@ def fleet_import_summary(console: Console, report: FleetImportReport) -> None:
         )
     if report.stored and report.problems:
         console.print(f"[yellow]{len(report.problems)} invalid record(s) skipped[/].")
+
+
+class StageProgress:
+    """A rich progress line for staged library work (``stage(name, total)``/``advance(n)``):
+    drawn on stderr, only on a terminal, and redrawn at most every ``every`` steps."""
+
+    def __init__(self, progress: Progress, every: int = 2_000) -> None:
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None)
+        self.every = every
+        self.pending = 0
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.pending = 0
+        self.progress.update(self.task, description=name, total=total, completed=0)
+
+    def advance(self, count: int = 1) -> None:
+        self.pending += count
+        if self.pending >= self.every:
+            self.progress.advance(self.task, self.pending)
+            self.pending = 0
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[StageProgress]:
+    err = make_console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        yield StageProgress(progress)

@@ -1,16 +1,29 @@
-"""Situational awareness for one vulnerability: how many devices are exposed, counted by
+"""Situational awareness: for one vulnerability, how many devices are exposed, counted by
 sector, owner, product and priority band, with how many are internet-facing, critical,
-possibly (not surely) affected, and have a fix available."""
+possibly (not surely) affected, have a fix available, and whose owners have remediated; for
+all vulnerabilities at once, which expose the most devices. Each picture is recorded as a
+snapshot, so the situation can be followed over time."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, case, func, insert, select
 
 from iotwarden.core.fleet import Criticality
+from iotwarden.core.identifiers import CVE_ID
 from iotwarden.exposure.matcher import ExposureStatus, exposure
+from iotwarden.exposure.outreach import OutreachStatus, outreach
 from iotwarden.exposure.priority import Priority, prioritise
+from iotwarden.exposure.rematch import RematchObserver, rematch
+from iotwarden.store import schema as t
 from iotwarden.store.db import Store
+
+#: The vulnerability name under which the all-vulnerabilities picture is recorded.
+ALL = "*"
 
 
 @dataclass
@@ -51,9 +64,33 @@ class Situation:
     by_owner: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_product: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_band: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    remediated_owners: list[str] = field(default_factory=list)
+    history: list[Snapshot] = field(default_factory=list)  # oldest first, this one last
 
 
-def situation(store: Store, query: str) -> Situation:
+@dataclass(frozen=True)
+class Snapshot:
+    """The counts of one picture, as recorded."""
+
+    taken_at: dt.datetime
+    devices: int
+    affected: int
+    possibly_affected: int
+    internet_exposed: int
+    critical: int
+    builds: int
+    vulnerabilities: int
+    on_kev: int
+    fix_available: int | None  # None in the all-vulnerabilities picture
+    owners: int | None
+    remediated_owners: int | None
+    by_sector: dict[str, int]
+
+
+def situation(
+    store: Store, query: str, *, record: bool = True, now: dt.datetime | None = None
+) -> Situation:
+    """The picture for one vulnerability; ``record`` keeps it as a snapshot (see history)."""
     result = exposure(store, query)
     ranked = prioritise(store, result)
     builds = {(b.product, b.version): b for b in result.builds}
@@ -81,4 +118,212 @@ def situation(store: Store, query: str) -> Situation:
         tallies: dict[str, Tally] = getattr(out, name)
         setattr(out, name, dict(sorted(tallies.items(), key=lambda kv: (-kv[1].devices, kv[0]))))
     out.by_band = dict(sorted(out.by_band.items()))
+    out.remediated_owners = sorted(
+        item.recipient
+        for item in outreach(store, query)
+        if item.audience == "owner" and item.status is OutreachStatus.REMEDIATED
+    )
+    key = result.vulnerability_ids[0] if result.vulnerability_ids else result.query
+    snapshot = Snapshot(
+        taken_at=now or dt.datetime.now(dt.UTC),
+        devices=out.total.devices,
+        affected=out.total.affected,
+        possibly_affected=out.total.possibly_affected,
+        internet_exposed=out.total.internet_exposed,
+        critical=out.total.critical,
+        builds=len(result.builds),
+        vulnerabilities=1,
+        on_kev=int(out.on_kev),
+        fix_available=out.total.fix_available,
+        owners=len(out.by_owner),
+        remediated_owners=len(out.remediated_owners),
+        by_sector={k: v.devices for k, v in out.by_sector.items()},
+    )
+    out.history = _history(store, key, snapshot if record else None)
+    if not record:
+        out.history.append(snapshot)
+    return out
+
+
+def _history(store: Store, key: str, snapshot: Snapshot | None) -> list[Snapshot]:
+    """Record ``snapshot`` (when given) and return every snapshot of ``key``, oldest first."""
+    s = t.exposure_snapshots
+    with store.engine.begin() as conn:
+        if snapshot is not None:
+            conn.execute(
+                insert(s).values(
+                    vulnerability=key,
+                    taken_at=snapshot.taken_at,
+                    devices=snapshot.devices,
+                    affected=snapshot.affected,
+                    possibly_affected=snapshot.possibly_affected,
+                    internet_exposed=snapshot.internet_exposed,
+                    critical=snapshot.critical,
+                    builds=snapshot.builds,
+                    vulnerabilities=snapshot.vulnerabilities,
+                    on_kev=snapshot.on_kev,
+                    fix_available=snapshot.fix_available,
+                    owners=snapshot.owners,
+                    remediated_owners=snapshot.remediated_owners,
+                    by_sector=snapshot.by_sector,
+                )
+            )
+        rows = conn.execute(
+            select(s).where(s.c.vulnerability == key).order_by(s.c.taken_at, s.c.id)
+        )
+        return [_snapshot(row) for row in rows]
+
+
+def _snapshot(row: Any) -> Snapshot:
+    taken = row.taken_at
+    if taken.tzinfo is None:
+        taken = taken.replace(tzinfo=dt.UTC)
+    return Snapshot(
+        taken_at=taken,
+        devices=row.devices,
+        affected=row.affected,
+        possibly_affected=row.possibly_affected,
+        internet_exposed=row.internet_exposed,
+        critical=row.critical,
+        builds=row.builds,
+        vulnerabilities=row.vulnerabilities,
+        on_kev=row.on_kev,
+        fix_available=row.fix_available,
+        owners=row.owners,
+        remediated_owners=row.remediated_owners,
+        by_sector=dict(row.by_sector or {}),
+    )
+
+
+# --- every vulnerability at once --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VulnerabilityLine:
+    name: str
+    devices: int
+    affected_builds: int
+    possibly_builds: int
+    internet_exposed: int
+    on_kev: bool
+
+
+@dataclass
+class Overview:
+    """Every vulnerability that exposes the fleet, most devices first, and the fleet totals."""
+
+    vulnerabilities: list[VulnerabilityLine]
+    exposed_devices: int  # distinct devices exposed to at least one vulnerability
+    affected_devices: int  # of those, surely affected by at least one
+    internet_exposed: int
+    critical: int
+    builds: int  # distinct builds exposed
+    on_kev: int  # vulnerabilities on CISA KEV that expose the fleet
+    by_sector: dict[str, int]  # distinct exposed devices per sector
+    advisories: int
+    seconds: float
+    history: list[Snapshot] = field(default_factory=list)
+
+
+def overview(
+    store: Store,
+    *,
+    record: bool = True,
+    now: dt.datetime | None = None,
+    observer: RematchObserver | None = None,
+) -> Overview:
+    """Every stored advisory matched against the whole fleet (one batch, ``rematch``)."""
+    batch = rematch(store, observer)
+    surely: set[int] = set()
+    builds: set[int] = set()
+    for item in batch.exposures.values():
+        surely |= item.affected
+        builds |= item.affected | item.possibly
+    with store.engine.connect() as conn:
+        kev = _kev_ids(conn)
+        per_build = _per_build_devices(conn, builds)
+    by_sector: dict[str, int] = defaultdict(int)
+    devices = affected = internet = critical = 0
+    for build_id, rows in per_build.items():
+        for sector, criticality, count, exposed in rows:
+            by_sector[sector] += count
+            devices += count
+            internet += exposed
+            if build_id in surely:
+                affected += count
+            if criticality in (Criticality.HIGH.value, Criticality.CRITICAL.value):
+                critical += count
+    lines = [
+        VulnerabilityLine(
+            name=item.name,
+            devices=item.devices,
+            affected_builds=len(item.affected),
+            possibly_builds=len(item.possibly),
+            internet_exposed=item.internet_exposed,
+            on_kev=any(n.upper() in kev for n in item.names),
+        )
+        for item in batch.exposures.values()
+    ]
+    lines.sort(key=lambda v: (-v.devices, -v.internet_exposed, v.name))
+    out = Overview(
+        vulnerabilities=lines,
+        exposed_devices=devices,
+        affected_devices=affected,
+        internet_exposed=internet,
+        critical=critical,
+        builds=len(builds),
+        on_kev=sum(1 for line in lines if line.on_kev),
+        by_sector=dict(sorted(by_sector.items(), key=lambda kv: (-kv[1], kv[0]))),
+        advisories=batch.advisories,
+        seconds=batch.seconds["total"],
+    )
+    snapshot = Snapshot(
+        taken_at=now or dt.datetime.now(dt.UTC),
+        devices=devices,
+        affected=affected,
+        possibly_affected=devices - affected,
+        internet_exposed=internet,
+        critical=critical,
+        builds=len(builds),
+        vulnerabilities=len(lines),
+        on_kev=out.on_kev,
+        fix_available=None,
+        owners=None,
+        remediated_owners=None,
+        by_sector=out.by_sector,
+    )
+    out.history = _history(store, ALL, snapshot if record else None)
+    if not record:
+        out.history.append(snapshot)
+    return out
+
+
+def _kev_ids(conn: Connection) -> set[str]:
+    k = t.kev_entries
+    return {cve.upper() for cve in conn.execute(select(k.c.cve_id)).scalars() if CVE_ID.match(cve)}
+
+
+def _per_build_devices(
+    conn: Connection, builds: set[int]
+) -> dict[int, list[tuple[str, str | None, int, int]]]:
+    """Exposed builds -> [(sector, criticality, devices, internet-exposed devices)]."""
+    d, p = t.devices, t.products
+    sector = func.coalesce(d.c.sector, p.c.sector, "(unknown)")
+    criticality = func.coalesce(d.c.criticality, p.c.criticality)
+    out: dict[int, list[tuple[str, str | None, int, int]]] = defaultdict(list)
+    rows = conn.execute(
+        select(
+            d.c.build_id,
+            sector,
+            criticality,
+            func.count(),
+            func.sum(case((d.c.internet_exposed, 1), else_=0)),
+        )
+        .join(p, p.c.id == d.c.product_id)
+        .where(d.c.build_id.is_not(None))
+        .group_by(d.c.build_id, sector, criticality)
+    )
+    for build_id, name, level, count, exposed in rows:
+        if build_id in builds:
+            out[build_id].append((name, level, int(count), int(exposed or 0)))
     return out

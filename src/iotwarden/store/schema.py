@@ -347,10 +347,13 @@ exposure_snapshots = Table(
     Column("possibly_affected", Integer, nullable=False),
     Column("internet_exposed", Integer, nullable=False),
     Column("critical", Integer, nullable=False),
-    Column("fix_available", Integer, nullable=False),
     Column("builds", Integer, nullable=False),
-    Column("owners", Integer, nullable=False),
-    Column("remediated_owners", Integer, nullable=False),
+    Column("vulnerabilities", Integer, nullable=False),  # 1, or how many expose the fleet
+    Column("on_kev", Integer, nullable=False),  # of those, how many are on CISA KEV
+    # Counted for one vulnerability only (None in the all-vulnerabilities picture):
+    Column("fix_available", Integer),
+    Column("owners", Integer),
+    Column("remediated_owners", Integer),
     Column("by_sector", JSON),  # {sector: devices}
     Index(None, "vulnerability", "taken_at"),
 )
