@@ -1,0 +1,306 @@
+"""The bundled baseline catalogs: counts against the published documents, crosswalk coverage,
+evidence sources, and clear errors for broken catalog files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iotwarden.baseline import (
+    CatalogError,
+    Catalogs,
+    EvidenceSource,
+    Level,
+    UnknownReferenceError,
+    bundled_catalog_dir,
+    load_catalogs,
+)
+from iotwarden.firmware import model as fw_model
+
+#: Requirements per framework, from the published documents.
+EXPECTED_COUNTS = {
+    # ETSI EN 303 645 V2.1.1 clauses 4-6 and Table B.1: 4-1, 5.1-1 ... 5.13-1, 6-1 ... 6-5.
+    "etsi-en-303-645-v2.1.1": 68,
+    # V3.1.3: recorded as V2.1.1's provisions; NOT confirmed (the framework is marked unverified).
+    "etsi-en-303-645-v3.1.3": 68,
+    # NIST IR 8259A Table 1: six capabilities with 2, 3, 3, 3, 6 and 2 common elements.
+    "nist-ir-8259a": 19,
+    # NIST IR 8259B Section 3: four non-technical supporting capabilities.
+    "nist-ir-8259b": 4,
+    # NIST IR 8425: product criteria 1a-1b, 2a-2c, 3a-3c, 4a-4b, 5a-5b, 6a; developer 7a-10a.
+    "nist-ir-8425": 17,
+    # PSTI Regulations 2023 Schedule 1, paragraphs 1-3.
+    "uk-psti": 3,
+    # Regulation (EU) 2024/2847 Annex I: Part I (1) and (2)(a)-(m), Part II (1)-(8).
+    "eu-cra": 22,
+    # DHS Strategic Principles v1.0: practices under principles 1-6 (4, 5, 4, 3, 3, 3).
+    "dhs-iot-principles": 22,
+    # OWASP IoT Top 10 2018: I1-I10.
+    "owasp-iot-2018": 10,
+}
+
+#: Capability ids firmware findings already use (iotwarden.firmware.model.CAP_*) plus the
+#: organisational ones the later assessment step relies on.
+REQUIRED_CAPABILITIES = {
+    "unique-credentials", "strong-authentication", "no-hard-coded-secrets",
+    "secure-storage-of-secrets", "minimal-attack-surface", "secure-communication",
+    "exploit-mitigations", "least-privilege", "secure-update", "update-mechanism",
+    "no-known-exploitable-vulnerabilities", "sbom", "software-integrity",
+    "vulnerability-disclosure", "defined-support-period", "data-deletion", "security-logging",
+}  # fmt: skip
+
+FIRMWARE_FINDING_PREFIXES = (
+    "IW-FW-ACCOUNT-", "IW-FW-CREDENTIAL-", "IW-FW-KEY-", "IW-FW-SERVICE-", "IW-FW-HARDENING-",
+    "IW-FW-UPDATE-", "IW-FW-KNOWN-VULN",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return load_catalogs()
+
+
+def test_requirement_counts_match_the_published_documents(catalogs: Catalogs) -> None:
+    assert {f.id: len(f.requirements) for f in catalogs.frameworks} == EXPECTED_COUNTS
+
+
+def test_etsi_v2_mandatory_and_recommended_split(catalogs: Catalogs) -> None:
+    # Table B.1: 33 mandatory provisions (M and M C, with 4-1) and 35 recommendations.
+    counts = catalogs.framework("etsi-en-303-645-v2.1.1").counts()
+    assert (counts["mandatory"], counts["recommended"], counts["conditional"]) == (33, 35, 23)
+
+
+def test_regulations_are_mandatory_and_guidance_is_not(catalogs: Catalogs) -> None:
+    for fw_id in ("eu-cra", "uk-psti"):
+        assert {r.level for r in catalogs.framework(fw_id).requirements} == {Level.MANDATORY}
+    for fw_id in ("nist-ir-8259a", "nist-ir-8425", "dhs-iot-principles", "owasp-iot-2018"):
+        assert {r.level for r in catalogs.framework(fw_id).requirements} == {Level.GUIDANCE}
+
+
+def test_alias_names_the_latest_etsi_edition(catalogs: Catalogs) -> None:
+    assert catalogs.framework("etsi-en-303-645").id == "etsi-en-303-645-v3.1.3"
+    assert catalogs.framework("ETSI-EN-303-645").version == "3.1.3"
+
+
+def test_unconfirmed_catalogs_say_so(catalogs: Catalogs) -> None:
+    v3 = catalogs.framework("etsi-en-303-645-v3.1.3")
+    assert not v3.verification.verified
+    assert "Not confirmed" in v3.verification.note
+    assert v3.based_on == "etsi-en-303-645-v2.1.1"
+    for fw in catalogs.frameworks:
+        assert fw.verification.note.strip()
+
+
+def test_every_framework_records_its_source(catalogs: Catalogs) -> None:
+    for fw in catalogs.frameworks:
+        assert fw.url.startswith("https://"), fw.id
+        assert fw.publisher and fw.version and fw.date and fw.title
+        for req in fw.requirements:
+            assert req.section, req.ref
+            assert req.summary and req.title, req.ref
+
+
+def test_sections_point_into_the_document(catalogs: Catalogs) -> None:
+    assert catalogs.requirement("eu-cra:I.2.b").section == "Annex I, Part I (2)(b)"
+    assert catalogs.requirement("uk-psti:3").section == "Schedule 1, paragraph 3"
+    assert catalogs.requirement("etsi-en-303-645-v2.1.1:5.3-13").section == "5.3"
+
+
+def test_every_requirement_is_crosswalked(catalogs: Catalogs) -> None:
+    unmapped = [r.ref for f in catalogs.frameworks for r in f.requirements if not r.capabilities]
+    assert unmapped == []
+
+
+def test_every_capability_is_asked_for_by_some_framework(catalogs: Catalogs) -> None:
+    assert catalogs.crosswalk.unused_capabilities() == ()
+
+
+def test_capability_set_size_and_required_ids(catalogs: Catalogs) -> None:
+    ids = {c.id for c in catalogs.capabilities}
+    assert 30 <= len(ids) <= 45
+    assert ids >= REQUIRED_CAPABILITIES
+
+
+def test_firmware_capability_constants_exist_in_the_catalog(catalogs: Catalogs) -> None:
+    constants = {v for k, v in vars(fw_model).items() if k.startswith("CAP_")}
+    assert constants
+    assert constants <= {c.id for c in catalogs.capabilities}
+
+
+def test_every_capability_says_how_it_is_evidenced(catalogs: Catalogs) -> None:
+    for cap in catalogs.capabilities:
+        assert cap.automatic or cap.declarations, cap.id
+        for auto in cap.automatic:
+            if auto.source is EvidenceSource.FIRMWARE_FINDING:
+                assert auto.match is not None
+                assert auto.match.startswith(FIRMWARE_FINDING_PREFIXES), (cap.id, auto.match)
+
+
+def test_firmware_findings_reach_the_expected_capabilities(catalogs: Catalogs) -> None:
+    def caps_for(finding_id: str) -> set[str]:
+        return {
+            c.id
+            for c in catalogs.capabilities
+            if any(a.source is EvidenceSource.FIRMWARE_FINDING and a.matches(finding_id)
+                   for a in c.automatic)
+        }  # fmt: skip
+
+    assert {"unique-credentials", "secure-by-default"} <= caps_for("IW-FW-ACCOUNT-DEFAULT-PASSWORD")
+    assert "exploit-mitigations" in caps_for("IW-FW-HARDENING-NO-NX")
+    assert "no-known-exploitable-vulnerabilities" in caps_for("IW-FW-KNOWN-VULN")
+    assert caps_for("IW-FW-KNOWN-VULNERABLE") == set()  # an exact id, not a prefix
+
+
+def test_conditions_use_declared_facts(catalogs: Catalogs) -> None:
+    req = catalogs.requirement("etsi-en-303-645:5.1-1")
+    assert req.condition is not None
+    assert req.condition.when == (("uses-passwords", True),)
+    assert req.condition.applies({"uses-passwords": False}) is False
+    assert req.condition.applies({"uses-passwords": True}) is True
+    assert req.condition.applies({}) is None
+    brute = catalogs.requirement("etsi-en-303-645:5.1-5")
+    assert brute.condition is not None
+    assert brute.condition.applies({"constrained-device": True}) is False
+    facts = {f.id for f in catalogs.facts}
+    for fw in catalogs.frameworks:
+        for r in fw.requirements:
+            if r.condition:
+                assert {k for k, _ in r.condition.when} <= facts
+
+
+def test_declaration_keys_are_unique_dotted_names(catalogs: Catalogs) -> None:
+    keys = [d.key for c in catalogs.capabilities for d in c.declarations]
+    assert len(keys) == len(set(keys))
+    assert "support_period.end_date" in keys
+    assert "vulnerability_disclosure.contact" in keys
+
+
+def test_lookup_errors_explain_what_to_type(catalogs: Catalogs) -> None:
+    with pytest.raises(UnknownReferenceError, match="no framework 'etsi'"):
+        catalogs.requirement("etsi:5.1-1")
+    with pytest.raises(UnknownReferenceError, match="expected FRAMEWORK:REQUIREMENT"):
+        catalogs.requirement("5.1-1")
+    with pytest.raises(UnknownReferenceError, match=r"is a group .*5\.1-1, 5\.1-2"):
+        catalogs.requirement("etsi-en-303-645:5.1")
+    with pytest.raises(UnknownReferenceError, match=r"has no requirement '9\.9-9'"):
+        catalogs.requirement("etsi-en-303-645:9.9-9")
+    assert catalogs.requirement("eu-cra:i.2.B").id == "I.2.b"
+
+
+def test_loading_is_cached() -> None:
+    assert load_catalogs() is load_catalogs()
+
+
+# --- broken catalog files (copies of the bundled ones, edited in tmp) ------------------------
+
+
+@pytest.fixture
+def catalog_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "baseline"
+    shutil.copytree(bundled_catalog_dir(), target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_copied_catalog_loads_like_the_bundled_one(catalog_copy: Path) -> None:
+    copy = load_catalogs(catalog_copy)
+    assert [f.id for f in copy.frameworks] == [f.id for f in load_catalogs().frameworks]
+
+
+def test_invalid_field_value_names_file_and_field(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "uk-psti.yaml"
+    _edit(path, "level: mandatory", "level: must")
+    with pytest.raises(CatalogError) as caught:
+        load_catalogs(catalog_copy)
+    assert caught.value.origin.endswith("uk-psti.yaml")
+    assert caught.value.field_path == "requirements/0/level"
+    assert "'must' is not one of" in str(caught.value)
+
+
+def test_missing_field_is_reported(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "owasp-iot-2018.yaml"
+    _edit(path, "url: https://owasp.org/www-project-internet-of-things/\n", "")
+    with pytest.raises(CatalogError, match=r"owasp-iot-2018\.yaml at \(top level\): 'url' is a"):
+        load_catalogs(catalog_copy)
+
+
+def test_unknown_capability_in_crosswalk(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "eu-cra.yaml"
+    _edit(path, "maps: {no-known-exploitable-vulnerabilities: equivalent}",
+          "maps: {no-known-bugs: equivalent}")  # fmt: skip
+    with pytest.raises(CatalogError, match=r"eu-cra\.yaml at requirements/1/maps/no-known-bugs"):
+        load_catalogs(catalog_copy)
+
+
+def test_unknown_relationship(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "owasp-iot-2018.yaml"
+    _edit(path, "maps: {secure-by-default: equivalent", "maps: {secure-by-default: same")
+    with pytest.raises(CatalogError, match=r"requirements/8/maps/secure-by-default: 'same'"):
+        load_catalogs(catalog_copy)
+
+
+def test_unknown_fact_in_condition(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "uk-psti.yaml"
+    _edit(path, "when: {uses-passwords: true}", "when: {has-passwords: true}")
+    with pytest.raises(CatalogError, match="unknown fact 'has-passwords'"):
+        load_catalogs(catalog_copy)
+
+
+def test_duplicate_requirement_id(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "uk-psti.yaml"
+    _edit(path, '- id: "2"', '- id: "1"')
+    with pytest.raises(CatalogError, match=r"requirements/1/id: duplicate requirement '1'"):
+        load_catalogs(catalog_copy)
+
+
+def test_unknown_based_on(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "etsi-en-303-645-v3.1.3.yaml"
+    _edit(path, "based_on: etsi-en-303-645-v2.1.1", "based_on: etsi-en-303-645-v1.0.0")
+    with pytest.raises(CatalogError, match="at based_on: unknown framework"):
+        load_catalogs(catalog_copy)
+
+
+def test_deemed_compliance_must_name_real_requirements(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "uk-psti.yaml"
+    _edit(path, 'requirements: ["5.3-13"]', 'requirements: ["5.3-99"]')
+    with pytest.raises(CatalogError, match=r"routes/0/requirements/0: .* no requirement '5\.3-99'"):
+        load_catalogs(catalog_copy)
+
+
+def test_yaml_syntax_error_gives_line(catalog_copy: Path) -> None:
+    path = catalog_copy / "capabilities.yaml"
+    path.write_text("schema_version: 1\nfacts: [\n", encoding="utf-8")
+    with pytest.raises(
+        CatalogError, match=r"capabilities\.yaml at line \d+, column \d+: not valid"
+    ):
+        load_catalogs(catalog_copy)
+
+
+def test_truncated_and_garbage_files(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "uk-psti.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(CatalogError, match=r"uk-psti\.yaml: not UTF-8 text"):
+        load_catalogs(catalog_copy)
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="expected a mapping at the top level"):
+        load_catalogs(catalog_copy)
+
+
+def test_no_framework_files(catalog_copy: Path) -> None:
+    shutil.rmtree(catalog_copy / "frameworks")
+    with pytest.raises(CatalogError, match="no framework files"):
+        load_catalogs(catalog_copy)
+
+
+def test_alias_clash(catalog_copy: Path) -> None:
+    path = catalog_copy / "frameworks" / "eu-cra.yaml"
+    _edit(path, "id: eu-cra\n", "id: eu-cra\naliases: [etsi-en-303-645]\n")
+    with pytest.raises(CatalogError, match="'etsi-en-303-645' is already used"):
+        load_catalogs(catalog_copy)
