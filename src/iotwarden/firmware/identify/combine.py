@@ -1,0 +1,267 @@
+"""Tree-level identification: join per-file signature hits, version-bearing file names and the
+installed-package databases into one list of components, each with all its evidence.
+
+Evidence is grouped by (component, version): libssl, libcrypto and the openssl tool reporting
+the same release make one OpenSSL component with three pieces of evidence; two releases in
+different files make two components, each with its own files. Version-less evidence joins the
+component's only version when there is exactly one; otherwise it is reported as a version-less
+component of its own (never attached to a guessed release).
+
+Confidence rule:
+
+* HIGH   - a package database records it (opkg, dpkg); or its version was read by a strong
+           pattern in at least two files, or in the component's own binary (``libssl.so.1.0.0``
+           for OpenSSL, ``dropbear`` for Dropbear).
+* MEDIUM - its version was read by a strong pattern in one file that is not its own (a library
+           linked statically into another program); or only weak evidence (a weak pattern, a
+           version-bearing file name) but in its own file or in two files.
+* LOW    - a single weak string; or no version could be read at all (present, version unknown).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packageurl import PackageURL
+
+from iotwarden.firmware.identify.packages import (
+    InstalledPackage,
+    distribution_id,
+    read_installed_packages,
+)
+from iotwarden.firmware.identify.scanner import SignatureHit
+from iotwarden.firmware.identify.signatures import Signature, load_signatures, signatures_by_id
+from iotwarden.firmware.model import Confidence, Evidence, IdentifiedComponent
+
+#: Evidence items kept per component; the rest are summed up in one last item (a kernel has
+#: hundreds of modules that all say the same thing).
+MAX_EVIDENCE = 25
+#: Files looked at for version-bearing names (a tree walk, names only).
+MAX_WALKED_FILES = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One piece of evidence and what it weighs."""
+
+    evidence: Evidence
+    own_file: bool = False
+    weak: bool = False
+    package: InstalledPackage | None = None
+
+
+def identify_components(
+    root: Path, hits: Mapping[str, Sequence[SignatureHit]]
+) -> tuple[IdentifiedComponent, ...]:
+    """The components of the root file system at ``root``.
+
+    ``hits`` maps image paths ('/usr/lib/libssl.so.1.0.0') to the signature hits of that file
+    (``scan_content``). Package databases and file names are read from ``root`` itself, never
+    through a link that leads outside it.
+    """
+    signatures = signatures_by_id()
+    groups: dict[tuple[str, str | None], list[_Seen]] = {}
+
+    def add(sid: str, version: str | None, seen: _Seen) -> None:
+        groups.setdefault((sid, version), []).append(seen)
+
+    for path, file_hits in sorted(hits.items()):
+        base = posixpath.basename(path)
+        for hit in file_hits:
+            signature = signatures.get(hit.signature)
+            if signature is None:
+                continue  # a hit cached by an older catalogue
+            detail = f"signature {signature.id}: {hit.matched!r}"
+            add(
+                signature.id,
+                hit.version,
+                _Seen(Evidence(path, detail, hit.offset), signature.owns_file(base), hit.weak),
+            )
+
+    for path, signature, version in _versioned_file_names(root, load_signatures()):
+        detail = f"file name {posixpath.basename(path)!r} carries version {version}"
+        add(signature.id, version, _Seen(Evidence(path, detail), own_file=True, weak=True))
+
+    packages, _problems = read_installed_packages(root)
+    unknown: list[InstalledPackage] = []
+    for package in packages:
+        owners = [s for s in signatures.values() if s.owns_package(package.name)]
+        related = [s for s in signatures.values() if s.relates_to_package(package.name)]
+        for signature in owners:
+            add(signature.id, package.upstream_version, _package_seen(package))
+        for signature in related:
+            detail = (
+                f"{package.manager} package {package.name} {package.version or ''} is built "
+                f"on {signature.id}"
+            ).replace("  ", " ")
+            add(signature.id, None, _Seen(Evidence(package.database, detail), weak=True))
+        if not owners and not related:
+            unknown.append(package)
+
+    distro = distribution_id(root) if any(p.manager == "dpkg" for p in packages) else None
+    components: list[IdentifiedComponent] = []
+    for sid in sorted({sid for sid, _ in groups}):
+        components += _components_of(signatures[sid], groups, distro)
+    components += [_unknown_package(p, distro) for p in unknown]
+    components.sort(key=lambda c: (c.name, c.version or "", c.purl or ""))
+    return tuple(components)
+
+
+def _package_seen(package: InstalledPackage) -> _Seen:
+    detail = f"{package.manager} package {package.name}"
+    if package.version:
+        detail += f" {package.version}"
+    if package.architecture:
+        detail += f" ({package.architecture})"
+    detail += " installed"
+    return _Seen(Evidence(package.database, detail), own_file=True, package=package)
+
+
+def _components_of(
+    signature: Signature,
+    groups: Mapping[tuple[str, str | None], list[_Seen]],
+    distro: str | None,
+) -> list[IdentifiedComponent]:
+    versions = sorted(v for sid, v in groups if sid == signature.id and v is not None)
+    loose = list(groups.get((signature.id, None), ()))
+    out = []
+    for version in versions:
+        seen = list(groups[(signature.id, version)])
+        if len(versions) == 1:
+            seen += loose
+        out.append(_component(signature, version, seen, distro))
+    if loose and len(versions) != 1:
+        out.append(_component(signature, None, loose, distro))
+    return out
+
+
+def _component(
+    signature: Signature, version: str | None, seen: list[_Seen], distro: str | None
+) -> IdentifiedComponent:
+    packages = [s.package for s in seen if s.package is not None]
+    source = "signature"
+    if signature.id == "linux_kernel":
+        source = "kernel"
+    purl = signature.purl(version)
+    if packages:
+        preferred = sorted(packages, key=lambda p: (p.name != signature.id, p.manager, p.name))
+        chosen = preferred[0]
+        source = chosen.manager
+        if chosen.manager == "dpkg":
+            purl = _deb_purl(chosen, distro)
+    return IdentifiedComponent(
+        name=signature.id,
+        version=version,
+        confidence=_confidence(version, seen),
+        evidence=_evidence(seen),
+        purl=purl,
+        cpe=signature.cpe(version),
+        supplier=signature.supplier,
+        source=source,
+    )
+
+
+def _confidence(version: str | None, seen: Sequence[_Seen]) -> Confidence:
+    """The rule in the module docstring."""
+    if any(s.package is not None for s in seen):
+        return Confidence.HIGH
+    if version is None:
+        return Confidence.LOW
+    files = {s.evidence.path for s in seen}
+    strong = [s for s in seen if not s.weak]
+    own = any(s.own_file for s in seen)
+    if strong and (len(files) >= 2 or own):
+        return Confidence.HIGH
+    if strong or own or len(files) >= 2:
+        return Confidence.MEDIUM
+    return Confidence.LOW
+
+
+def _evidence(seen: Sequence[_Seen]) -> tuple[Evidence, ...]:
+    ordered: list[Evidence] = []
+    keys: set[tuple[str, str]] = set()
+    # Package databases first, then the component's own files, then the rest, by path.
+    for item in sorted(
+        seen, key=lambda s: (s.package is None, not s.own_file, s.weak, s.evidence.path)
+    ):
+        key = (item.evidence.path, item.evidence.detail)
+        if key not in keys:
+            keys.add(key)
+            ordered.append(item.evidence)
+    if len(ordered) <= MAX_EVIDENCE:
+        return tuple(ordered)
+    kept = ordered[: MAX_EVIDENCE - 1]
+    rest = ordered[MAX_EVIDENCE - 1 :]
+    files = len({e.path for e in rest})
+    summary = Evidence(rest[0].path, f"and {len(rest)} more pieces of evidence in {files} files")
+    return (*kept, summary)
+
+
+def _deb_purl(package: InstalledPackage, distro: str | None) -> str:
+    qualifiers = {"arch": package.architecture} if package.architecture else None
+    return str(
+        PackageURL(
+            type="deb",
+            namespace=distro or "debian",
+            name=package.name,
+            version=package.version,
+            qualifiers=qualifiers,
+        ).to_string()
+    )
+
+
+def _unknown_package(package: InstalledPackage, distro: str | None) -> IdentifiedComponent:
+    """A package no signature knows: kept as its package manager names it (full version)."""
+    if package.manager == "dpkg":
+        purl = _deb_purl(package, distro)
+    else:
+        qualifiers = {"arch": package.architecture} if package.architecture else None
+        purl = str(
+            PackageURL(
+                type="opkg", name=package.name, version=package.version, qualifiers=qualifiers
+            ).to_string()
+        )
+    return IdentifiedComponent(
+        name=package.name,
+        version=package.version,
+        confidence=Confidence.HIGH,
+        evidence=(_package_seen(package).evidence,),
+        purl=purl,
+        cpe=None,
+        supplier=None,
+        source=package.manager,
+    )
+
+
+def _versioned_file_names(
+    root: Path, signatures: Iterable[Signature]
+) -> Iterable[tuple[str, Signature, str]]:
+    """(image path, signature, version) for each regular file whose name carries a version."""
+    named = [s for s in signatures if s.filenames]
+    if not named:
+        return
+    walked = 0
+    for directory, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            walked += 1
+            if walked > MAX_WALKED_FILES:
+                return
+            for signature in named:
+                for regex in signature.filenames:
+                    match = regex.match(name)
+                    if match is None:
+                        continue
+                    host = os.path.join(directory, name)
+                    try:
+                        if not stat.S_ISREG(os.lstat(host).st_mode):
+                            continue
+                    except OSError:
+                        continue
+                    relative = os.path.relpath(host, root).replace(os.sep, "/")
+                    yield "/" + relative, signature, match.group("version")
