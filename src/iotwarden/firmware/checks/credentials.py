@@ -89,7 +89,10 @@ class CredentialsCheck(FirmwareCheck):
                 or path.startswith(_SKIP_DIRS)
             ):
                 continue
-            patterns = [p for p in table.patterns if _applies(p, path)]
+            # Patterns made for this kind of file first: they name the secret best.
+            patterns = sorted(
+                (p for p in table.patterns if _applies(p, path)), key=lambda p: not p.files
+            )
             if not patterns:
                 continue
             text = run.tree.read_text(path)
@@ -120,8 +123,8 @@ class CredentialsCheck(FirmwareCheck):
                 secret = match.group("secret")
                 if not secret or _is_placeholder(secret, placeholders):
                     continue
-                start, end = match.span("secret")
-                masked_line = (line[:start] + mask_secret(secret) + line[end:]).strip()
+                # Every copy of the secret on the line ('echo -e "pw\npw" | passwd').
+                masked_line = line.replace(secret, mask_secret(secret)).strip()
                 user = match.groupdict().get("user")
                 findings.append(
                     Finding(
