@@ -1,0 +1,726 @@
+"""Firmware analysis end to end, the one entry point (:func:`analyze_image`): extract the image,
+walk its root file systems, analyse each file's content (cached by content hash), identify
+components, run the security checks, match the components against the advisory store, record
+the build in the inventory, and return one :class:`FirmwareAnalysis`.
+
+The walk never follows a symbolic link and skips device nodes, FIFOs and sockets; a file is
+read at most :data:`MAX_CONTENT_BYTES` deep (the rest is noted as a problem), so memory stays
+bounded whatever the image holds. One unreadable or hostile file is a problem in the report,
+never the end of the analysis.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from iotwarden import __version__
+from iotwarden.core.fleet import BuildRef
+from iotwarden.firmware.cache import (
+    FileResultCache,
+    NullFileCache,
+    StoreFileCache,
+    analysers_version,
+)
+from iotwarden.firmware.model import (
+    Evidence,
+    Finding,
+    FirmwareError,
+    IdentifiedComponent,
+    Severity,
+)
+from iotwarden.store.db import Store
+
+#: The deepest a file is read for the content analyses (64 MiB): larger files are analysed
+#: up to there and the cut is reported.
+MAX_CONTENT_BYTES = 64 * 1024 * 1024
+#: Layout of a cached per-file result; bump when :class:`FileAnalysis` changes.
+RESULT_FORMAT = "1"
+HASH_CHUNK = 1024 * 1024
+#: Below this many files to analyse, starting worker processes costs more than it saves.
+POOL_MIN_FILES = 64
+#: Files handed to a worker at a time.
+POOL_BATCH = 16
+
+
+class AnalysisError(FirmwareError):
+    """The analysis cannot start or go on (missing image, nothing extractable)."""
+
+
+class AnalysisPhase(StrEnum):
+    EXTRACT = "extract"
+    WALK = "walk"
+    HASH = "hash"
+    ANALYSE = "analyse"
+    IDENTIFY = "identify"
+    CHECK = "check"
+    MATCH = "match"  # known vulnerabilities and recording the build
+
+
+class AnalysisObserver(Protocol):
+    """Progress of one analysis (the CLI draws a bar; the library never prints)."""
+
+    def phase_started(self, phase: AnalysisPhase, total: int | None) -> None: ...
+    def advanced(self, count: int) -> None: ...
+    def phase_finished(self, phase: AnalysisPhase) -> None: ...
+
+
+class NullAnalysisObserver:
+    def phase_started(self, phase: AnalysisPhase, total: int | None) -> None:
+        pass
+
+    def advanced(self, count: int) -> None:
+        pass
+
+    def phase_finished(self, phase: AnalysisPhase) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    #: The build to record in the inventory (product + version); None: not recorded.
+    build: BuildRef | None = None
+    #: Record the build (False: match known vulnerabilities, then roll back).
+    store_build: bool = True
+    #: Where to extract; kept afterwards. None: a temporary folder, removed afterwards.
+    work_dir: Path | None = None
+    #: Read and write the per-file cache.
+    use_cache: bool = True
+    #: Worker processes for the content analyses (0 or 1: in this process). None: decide.
+    workers: int | None = None
+    max_content_bytes: int = MAX_CONTENT_BYTES
+    #: ExtractionLimits for the extractor; None: its defaults.
+    limits: Any = None
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    path: str
+    name: str
+    kind: str  # 'file' or 'directory'
+    size: int | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class RootFs:
+    """A root file system analysed. ``prefix`` is put before the paths of its files in the
+    report: empty for the best one, the folder's place in the extraction for others."""
+
+    path: str
+    prefix: str
+    files: int
+
+
+@dataclass(frozen=True)
+class ExtractionSummary:
+    steps: tuple[dict[str, Any], ...]
+    problems: tuple[str, ...]
+    neutralised_links: int
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """Regular files walked, and how their distinct contents were analysed."""
+
+    total: int = 0
+    unique: int = 0  # distinct contents
+    analysed: int = 0  # contents analysed in this run
+    reused: int = 0  # contents whose result came from the cache
+    duplicates: int = 0  # files with the same content as another (analysed once)
+    symlinks: int = 0  # not followed
+    special: int = 0  # device nodes, FIFOs, sockets: skipped
+    unreadable: int = 0
+    truncated: int = 0  # larger than the read limit: analysed up to it
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file that evidences a component (SBOM file entries need their digests)."""
+
+    path: str
+    size: int
+    sha256: str
+    sha1: str
+
+
+@dataclass(frozen=True)
+class FirmwareAnalysis:
+    image: ImageInfo
+    rootfs: tuple[RootFs, ...]
+    extraction: ExtractionSummary
+    components: tuple[IdentifiedComponent, ...]
+    findings: tuple[Finding, ...]
+    hardening: dict[str, Any]
+    checks: tuple[dict[str, Any], ...]  # one attempt record per check run
+    files: FileCounts
+    evidence_files: tuple[EvidenceFile, ...]
+    timings: dict[str, float]
+    problems: tuple[str, ...]
+    build: BuildRef | None  # the build recorded in the inventory
+    stored: bool
+    advisories_checked: bool  # the advisory store had data to match against
+    vulnerabilities_considered: int
+    versions: dict[str, str]
+    analysed_at: str = ""
+    work_dir: str | None = None  # kept on request (--work-dir)
+
+    def severity_counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What the content-only analyses found in one file's content (cached by its SHA-256)."""
+
+    hits: tuple[Any, ...] = ()  # SignatureHit
+    elf: Any = None  # ElfFacts | None
+    keys: tuple[Any, ...] = ()  # KeyMaterial
+    problems: tuple[str, ...] = ()
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hits": [h.to_dict() for h in self.hits],
+            "elf": self.elf.to_dict() if self.elf is not None else None,
+            "keys": [k.to_dict() for k in self.keys],
+            "problems": list(self.problems),
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FileAnalysis:
+        from iotwarden.firmware.checks import ElfFacts, KeyMaterial
+        from iotwarden.firmware.identify import SignatureHit
+
+        return cls(
+            hits=tuple(SignatureHit.from_dict(h) for h in data.get("hits", ())),
+            elf=ElfFacts.from_dict(data["elf"]) if data.get("elf") is not None else None,
+            keys=tuple(KeyMaterial.from_dict(k) for k in data.get("keys", ())),
+            problems=tuple(data.get("problems", ())),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+
+def current_analysers_version(max_content_bytes: int = MAX_CONTENT_BYTES) -> str:
+    """The cache key of the analysers in use: a new signature or check invalidates the cache."""
+    from iotwarden.firmware.checks import CHECKS_VERSION
+    from iotwarden.firmware.identify import SIGNATURES_VERSION
+
+    return analysers_version(
+        format=RESULT_FORMAT,
+        signatures=SIGNATURES_VERSION,
+        checks=CHECKS_VERSION,
+        read=str(max_content_bytes),
+    )
+
+
+# --- the content analyses (in this process or a worker) ----------------------------------------
+
+
+def _read_head(path: str, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of a regular file, never through a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path} is no longer a regular file")
+        data = fh.read(limit)
+        truncated = bool(fh.read(1))
+    return data, truncated
+
+
+def analyse_content(data: bytes, truncated: bool = False) -> FileAnalysis:
+    """Run every content-only analysis on ``data``; a failing analyser is a problem noted for
+    this file, not the end of the analysis."""
+    from iotwarden.firmware.checks import find_key_material, inspect_elf
+    from iotwarden.firmware.identify import scan_content
+
+    problems: list[str] = []
+    hits: tuple[Any, ...] = ()
+    elf: Any = None
+    keys: tuple[Any, ...] = ()
+    try:
+        hits = tuple(scan_content(data))
+    except Exception as e:  # noqa: BLE001 - one hostile file must not end the analysis
+        problems.append(f"component signatures could not be scanned: {type(e).__name__}: {e}")
+    try:
+        elf = inspect_elf(data)
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"ELF facts could not be read: {type(e).__name__}: {e}")
+    try:
+        keys = tuple(find_key_material(data))
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"key material could not be read: {type(e).__name__}: {e}")
+    return FileAnalysis(hits, elf, keys, tuple(problems), truncated)
+
+
+def _analyse_paths(paths: Sequence[str], limit: int) -> list[tuple[str, dict[str, Any] | str]]:
+    """Worker entry: each path's analysis as a dict, or the reason it could not be read."""
+    out: list[tuple[str, dict[str, Any] | str]] = []
+    for path in paths:
+        try:
+            data, truncated = _read_head(path, limit)
+        except OSError as e:
+            out.append((path, f"cannot be read: {e.strerror or e}"))
+            continue
+        out.append((path, analyse_content(data, truncated).to_dict()))
+    return out
+
+
+# --- walking ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _File:
+    image_path: str  # as reported (with the root's prefix)
+    tree_path: str  # inside its root ('/etc/passwd'), as identification and checks see it
+    disk_path: str
+    size: int
+    root: int
+    sha256: str = ""
+
+
+@dataclass
+class _Walk:
+    files: list[_File] = field(default_factory=list)
+    symlinks: int = 0
+    special: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _walk(root: Path, index: int, prefix: str, walk: _Walk) -> int:
+    """Regular files under ``root`` (iteratively; links never followed)."""
+    found = 0
+    stack = [(str(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as e:
+            walk.problems.append(f"{prefix}{rel or '/'}: folder cannot be read ({e.strerror})")
+            continue
+        for entry in listed:
+            tree_path = f"{rel}/{entry.name}"
+            try:
+                if entry.is_symlink():
+                    walk.symlinks += 1
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, tree_path))
+                elif entry.is_file(follow_symlinks=False):
+                    size = entry.stat(follow_symlinks=False).st_size
+                    walk.files.append(_File(prefix + tree_path, tree_path, entry.path, size, index))
+                    found += 1
+                else:
+                    walk.special += 1
+            except OSError as e:
+                walk.problems.append(f"{prefix}{tree_path}: cannot be examined ({e.strerror})")
+    return found
+
+
+def _digests(path: str, *, sha1: bool = False) -> tuple[str, str | None]:
+    sha256 = hashlib.sha256()
+    sha1_hash = hashlib.sha1(usedforsecurity=False) if sha1 else None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        while chunk := fh.read(HASH_CHUNK):
+            sha256.update(chunk)
+            if sha1_hash is not None:
+                sha1_hash.update(chunk)
+    return sha256.hexdigest(), sha1_hash.hexdigest() if sha1_hash is not None else None
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, observer: AnalysisObserver) -> None:
+        self.observer = observer
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, phase: AnalysisPhase, total: int | None = None) -> Iterator[None]:
+        start = time.perf_counter()
+        self.observer.phase_started(phase, total)
+        try:
+            yield
+        finally:
+            self.timings[phase.value] = round(
+                self.timings.get(phase.value, 0.0) + time.perf_counter() - start, 3
+            )
+            self.observer.phase_finished(phase)
+
+
+def _jsonable_step(step: Any) -> dict[str, Any]:
+    if hasattr(step, "to_dict"):
+        return dict(step.to_dict())
+    if dataclasses.is_dataclass(step) and not isinstance(step, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(step).items()}
+    return {"step": str(step)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _image_info(image: Path) -> ImageInfo:
+    if image.is_dir():
+        return ImageInfo(str(image), image.name, "directory", None, None)
+    sha256, _ = _digests(str(image))
+    return ImageInfo(str(image), image.name, "file", image.stat().st_size, sha256)
+
+
+def _roots(rootfs: Sequence[Path], workdir: Path) -> list[tuple[Path, str]]:
+    """The roots to analyse with their report prefixes; a root inside another is covered by
+    the walk of the outer one."""
+    chosen: list[tuple[Path, str]] = []
+    for root in rootfs:
+        resolved = root.resolve()
+        if any(resolved == c or resolved.is_relative_to(c) for c, _ in chosen) or any(
+            c.is_relative_to(resolved) for c, _ in chosen
+        ):
+            continue
+        if not chosen:
+            prefix = ""
+        else:
+            try:
+                prefix = "/" + resolved.relative_to(workdir.resolve()).as_posix()
+            except ValueError:
+                prefix = f"/rootfs-{len(chosen)}"
+        chosen.append((resolved, prefix))
+    return chosen
+
+
+def _workers(options: AnalysisOptions, pending: int) -> int:
+    wanted = options.workers if options.workers is not None else min(2, os.cpu_count() or 1)
+    return wanted if wanted > 1 and pending >= POOL_MIN_FILES else 0
+
+
+def _analyse_pending(
+    pending: dict[str, str],
+    options: AnalysisOptions,
+    observer: AnalysisObserver,
+) -> dict[str, dict[str, Any] | str]:
+    """Content hash -> result dict (or why it could not be read) for each pending content."""
+    by_path = {path: sha for sha, path in pending.items()}
+    paths = sorted(by_path, key=lambda p: -os.path.getsize(p) if os.path.exists(p) else 0)
+    out: dict[str, dict[str, Any] | str] = {}
+    workers = _workers(options, len(paths))
+    if not workers:
+        for path in paths:
+            for done_path, result in _analyse_paths([path], options.max_content_bytes):
+                out[by_path[done_path]] = result
+            observer.advanced(1)
+        return out
+    batches = [paths[i : i + POOL_BATCH] for i in range(0, len(paths), POOL_BATCH)]
+    # forkserver: children forked from a clean server, not from this (maybe threaded) process.
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_analyse_paths, batch, options.max_content_bytes) for batch in batches
+        ]
+        for future in concurrent.futures.as_completed(futures):
+            results = future.result()
+            for done_path, result in results:
+                out[by_path[done_path]] = result
+            observer.advanced(len(results))
+    return out
+
+
+def analyze_image(
+    image: Path,
+    *,
+    store: Store | None = None,
+    options: AnalysisOptions | None = None,
+    observer: AnalysisObserver | None = None,
+    cache: FileResultCache | None = None,
+    extraction_observer: Any = None,
+) -> FirmwareAnalysis:
+    """Analyse a firmware image (a file in any format the extractor reads, or a folder holding
+    an extracted root file system).
+
+    With a ``store``: per-file results are cached there, the components are matched against
+    its advisories, and the build (``options.build``) is recorded in its inventory. Raises
+    :class:`AnalysisError` (or the extractor's ``ExtractionError``) when the image is missing or
+    nothing can be extracted from it."""
+    options = options or AnalysisOptions()
+    watch = observer or NullAnalysisObserver()
+    image = Path(image)
+    if not image.exists() and not image.is_symlink():
+        raise AnalysisError(f"{image}: no such file or folder")
+    if cache is None:
+        if store is not None and options.use_cache:
+            cache = StoreFileCache(store, current_analysers_version(options.max_content_bytes))
+        else:
+            cache = NullFileCache()
+    clock = _Clock(watch)
+    started = time.perf_counter()
+    info = _image_info(image)
+    if options.work_dir is not None:
+        options.work_dir.mkdir(parents=True, exist_ok=True)
+        return _analyze_in(
+            image, info, options.work_dir, store, options, clock, cache, extraction_observer
+        )
+    with tempfile.TemporaryDirectory(prefix="iotwarden-firmware-") as tmp:
+        result = _analyze_in(
+            image, info, Path(tmp), store, options, clock, cache, extraction_observer
+        )
+    timings = dict(result.timings)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    return dataclasses.replace(result, timings=timings)
+
+
+def _analyze_in(
+    image: Path,
+    info: ImageInfo,
+    workdir: Path,
+    store: Store | None,
+    options: AnalysisOptions,
+    clock: _Clock,
+    cache: FileResultCache,
+    extraction_observer: Any,
+) -> FirmwareAnalysis:
+    from iotwarden.firmware.checks import CheckContext, run_checks
+    from iotwarden.firmware.extract import extract
+    from iotwarden.firmware.identify import identify_components
+
+    started = time.perf_counter()
+    watch = clock.observer
+    problems: list[str] = []
+
+    with clock.phase(AnalysisPhase.EXTRACT):
+        kwargs: dict[str, Any] = {"observer": extraction_observer}
+        if options.limits is not None:
+            kwargs["limits"] = options.limits
+        extraction = extract(image, workdir, **kwargs)
+    summary = ExtractionSummary(
+        steps=tuple(_jsonable_step(s) for s in extraction.steps),
+        problems=tuple(extraction.problems),
+        neutralised_links=int(extraction.neutralised_links),
+    )
+    if not extraction.rootfs:
+        detail = "; ".join(extraction.problems[:3])
+        raise AnalysisError(
+            f"{image}: no root file system could be extracted"
+            + (f" ({detail})" if detail else "")
+            + ": check that this is a firmware image"
+        )
+    roots = _roots(extraction.rootfs, workdir)
+
+    walk = _Walk()
+    with clock.phase(AnalysisPhase.WALK):
+        counted = [_walk(root, i, prefix, walk) for i, (root, prefix) in enumerate(roots)]
+    problems += walk.problems
+
+    # Hash every file; identical contents are analysed once.
+    unreadable = 0
+    by_hash: dict[str, str] = {}  # content hash -> one path holding it
+    with clock.phase(AnalysisPhase.HASH, len(walk.files)):
+        for item in walk.files:
+            try:
+                item.sha256, _ = _digests(item.disk_path)
+                by_hash.setdefault(item.sha256, item.disk_path)
+            except OSError as e:
+                unreadable += 1
+                problems.append(f"{item.image_path}: cannot be read ({e.strerror or e})")
+            watch.advanced(1)
+    readable = [f for f in walk.files if f.sha256]
+
+    results: dict[str, FileAnalysis] = {}
+    cached = cache.get_many(list(by_hash))
+    for sha, data in cached.items():
+        try:
+            results[sha] = FileAnalysis.from_dict(data)
+        except (KeyError, TypeError, ValueError):
+            continue  # an unreadable cache entry is analysed again
+    reused = len(results)
+    pending = {sha: path for sha, path in by_hash.items() if sha not in results}
+    fresh: dict[str, dict[str, Any]] = {}
+    with clock.phase(AnalysisPhase.ANALYSE, len(pending)):
+        for sha, done in _analyse_pending(pending, options, watch).items():
+            if isinstance(done, str):
+                continue  # reported per file below
+            fresh[sha] = done
+            results[sha] = FileAnalysis.from_dict(done)
+    cache.put_many(fresh)
+
+    truncated = 0
+    for item in readable:
+        found = results.get(item.sha256)
+        if found is None:
+            unreadable += 1
+            problems.append(f"{item.image_path}: cannot be read for analysis")
+            continue
+        if found.truncated:
+            truncated += 1
+            problems.append(
+                f"{item.image_path}: larger than {options.max_content_bytes // (1024 * 1024)} "
+                "MiB, analysed up to there"
+            )
+        problems += [f"{item.image_path}: {p}" for p in found.problems]
+
+    components: list[IdentifiedComponent] = []
+    findings: list[Finding] = []
+    attempts: list[dict[str, Any]] = []
+    hardening: dict[str, Any] = {}
+    for index, (root, prefix) in enumerate(roots):
+        mine = [f for f in readable if f.root == index and f.sha256 in results]
+        hits = {f.tree_path: results[f.sha256].hits for f in mine if results[f.sha256].hits}
+        elf = {
+            f.tree_path: results[f.sha256].elf for f in mine if results[f.sha256].elf is not None
+        }
+        keys = {f.tree_path: results[f.sha256].keys for f in mine if results[f.sha256].keys}
+        with clock.phase(AnalysisPhase.IDENTIFY):
+            try:
+                found_components = tuple(identify_components(root, hits))
+            except Exception as e:  # noqa: BLE001 - the checks can still run
+                problems.append(f"{prefix or '/'}: components could not be identified: {e}")
+                found_components = ()
+        with clock.phase(AnalysisPhase.CHECK):
+            report = run_checks(CheckContext(root, elf, keys, found_components))
+        components += [_prefixed_component(c, prefix) for c in found_components]
+        findings += [_prefixed_finding(f, prefix) for f in report.findings]
+        attempts += [_attempt_dict(a, prefix) for a in report.attempts]
+        if index == 0:
+            hardening = dict(report.hardening_summary)
+        else:
+            hardening.setdefault("other_rootfs", {})[prefix] = dict(report.hardening_summary)
+
+    stored = False
+    build: BuildRef | None = None
+    advisories = False
+    considered = 0
+    if store is not None:
+        from iotwarden.firmware.vulns import findings_for, record_and_match
+
+        with clock.phase(AnalysisPhase.MATCH):
+            outcome = record_and_match(store, options.build, components, keep=options.store_build)
+        stored, build = outcome.stored, outcome.build
+        advisories = outcome.advisories_available
+        considered = outcome.candidates
+        findings += findings_for(outcome.vulnerabilities, components)
+
+    findings.sort(key=lambda f: (f.severity.rank, f.id, f.path, f.title))
+    evidence_files = _evidence_files(components, readable, problems)
+    counts = FileCounts(
+        total=len(walk.files),
+        unique=len(by_hash),
+        analysed=len(fresh),
+        reused=reused,
+        duplicates=len(readable) - len(by_hash),
+        symlinks=walk.symlinks,
+        special=walk.special,
+        unreadable=unreadable,
+        truncated=truncated,
+        bytes=sum(f.size for f in walk.files),
+    )
+    timings = dict(clock.timings)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    from iotwarden.firmware.checks import CHECKS_VERSION
+    from iotwarden.firmware.identify import SIGNATURES_VERSION
+
+    return FirmwareAnalysis(
+        image=info,
+        rootfs=tuple(
+            RootFs(str(root), prefix, n) for (root, prefix), n in zip(roots, counted, strict=True)
+        ),
+        extraction=summary,
+        components=tuple(components),
+        findings=tuple(findings),
+        hardening=hardening,
+        checks=tuple(attempts),
+        files=counts,
+        evidence_files=evidence_files,
+        timings=timings,
+        problems=tuple(problems),
+        build=build,
+        stored=stored,
+        advisories_checked=advisories,
+        vulnerabilities_considered=considered,
+        versions={
+            "iotwarden": __version__,
+            "signatures": SIGNATURES_VERSION,
+            "checks": CHECKS_VERSION,
+        },
+        analysed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        work_dir=str(workdir) if options.work_dir is not None else None,
+    )
+
+
+def _prefixed_component(c: IdentifiedComponent, prefix: str) -> IdentifiedComponent:
+    if not prefix:
+        return c
+    evidence = tuple(dataclasses.replace(e, path=prefix + e.path) for e in c.evidence)
+    return dataclasses.replace(c, evidence=evidence)
+
+
+def _prefixed_finding(f: Finding, prefix: str) -> Finding:
+    if not prefix:
+        return f
+    return dataclasses.replace(f, path=prefix + f.path if f.path != "/" else prefix)
+
+
+def _attempt_dict(attempt: Any, prefix: str) -> dict[str, Any]:
+    if hasattr(attempt, "to_dict"):
+        data = dict(attempt.to_dict())
+    elif dataclasses.is_dataclass(attempt) and not isinstance(attempt, type):
+        data = {k: _plain(v) for k, v in dataclasses.asdict(attempt).items()}
+    else:
+        data = {"attempt": str(attempt)}
+    # Findings are listed once, at the top level of the report.
+    data.pop("findings", None)
+    if prefix:
+        data["rootfs"] = prefix
+    return data
+
+
+def _evidence_files(
+    components: Sequence[IdentifiedComponent], files: Sequence[_File], problems: list[str]
+) -> tuple[EvidenceFile, ...]:
+    wanted = {e.path for c in components for e in c.evidence}
+    out = []
+    for item in files:
+        if item.image_path not in wanted:
+            continue
+        try:
+            sha256, sha1 = _digests(item.disk_path, sha1=True)
+        except OSError as e:
+            problems.append(f"{item.image_path}: cannot be read ({e.strerror or e})")
+            continue
+        out.append(EvidenceFile(item.image_path, item.size, sha256, sha1 or ""))
+    out.sort(key=lambda f: f.path)
+    return tuple(out)
+
+
+def evidence_of(component: IdentifiedComponent) -> tuple[Evidence, ...]:
+    """The component's evidence, in path order (for reports)."""
+    return tuple(sorted(component.evidence, key=lambda e: (e.path, e.offset or 0)))
