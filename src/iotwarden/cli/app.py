@@ -15,7 +15,6 @@ from iotwarden.cli import baseline as baseline_cmd
 from iotwarden.cli import demo as demo_cmd
 from iotwarden.cli import exposure as exposure_cmd
 from iotwarden.cli import firmware as firmware_cmd
-from iotwarden.cli import firmware as firmware_cmd
 from iotwarden.cli import fleet as fleet_cmd
 from iotwarden.cli import intel as intel_cmd
 from iotwarden.cli import outreach as outreach_cmd
@@ -37,7 +36,6 @@ app = typer.Typer(
 )
 app.add_typer(intel_cmd.app, name="intel")
 app.add_typer(fleet_cmd.app, name="fleet")
-app.add_typer(firmware_cmd.app, name="firmware")
 app.add_typer(firmware_cmd.app, name="firmware")
 app.add_typer(baseline_cmd.app, name="baseline")
 app.command("demo")(demo_cmd.demo)
