@@ -109,6 +109,17 @@ def test_garbage_and_damaged_blocks() -> None:
     assert find_key_material(der_private(RSA_2048)[:-40]) == ()
 
 
+def test_hostile_pem_markers() -> None:
+    # BEGIN lines without END lines, in bulk: bounded work, nothing found.
+    assert find_key_material(b"-----BEGIN CERTIFICATE-----\n" * 50_000) == ()
+    # An unknown armour is not key material; a PGP private key is, even unparsed.
+    pgp = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----\n"
+    other = b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"
+    (found,) = find_key_material(other + pgp)
+    assert found.kind is KeyKind.PRIVATE_KEY and found.label == "PGP PRIVATE KEY BLOCK"
+    assert found.offset == len(other) and found.error is not None
+
+
 def test_round_trip() -> None:
     for item in find_key_material(pem_private(EC_256) + pem_certificate(sha1_signed(RSA_1024))):
         assert KeyMaterial.from_dict(item.to_dict()) == item

@@ -26,10 +26,9 @@ MAX_DER_CANDIDATES = 512
 #: At most this many PEM blocks are parsed per file (a CA bundle has a few hundred).
 MAX_PEM_BLOCKS = 2048
 
-_PEM = re.compile(
-    rb"-----BEGIN (?P<label>[A-Z0-9 ]{1,40})-----\r?\n(?P<body>[A-Za-z0-9+/=\s:,.\-]{0,65536}?)"
-    rb"-----END (?P=label)-----"
-)
+_PEM_BEGIN = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]{1,40})-----")
+#: A PEM block's END marker must follow within this many bytes (a 16k-bit RSA key is ~12 KB).
+_PEM_MAX_BODY = 65536
 _PRIVATE_LABELS = {
     b"PRIVATE KEY",
     b"RSA PRIVATE KEY",
@@ -38,9 +37,11 @@ _PRIVATE_LABELS = {
     b"ENCRYPTED PRIVATE KEY",
     b"OPENSSH PRIVATE KEY",
     b"ANY PRIVATE KEY",
+    b"PGP PRIVATE KEY BLOCK",  # not parsed here, but a private key all the same
 }
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PUBLIC_LABELS = {b"PUBLIC KEY", b"RSA PUBLIC KEY"}
+_KNOWN_LABELS = _PRIVATE_LABELS | _CERT_LABELS | _PUBLIC_LABELS
 
 # DER shapes (SEQUENCE with a long-form length, then):
 #  certificate:       SEQUENCE (tbsCertificate) ...
@@ -59,10 +60,20 @@ def find_key_material(data: bytes) -> tuple[KeyMaterial, ...]:
     """Every key and certificate in ``data``, in file order."""
     found: list[KeyMaterial] = []
     if b"-----BEGIN " in data:
-        for count, match in enumerate(_PEM.finditer(data)):
+        # Markers are counted, not blocks: a file of BEGIN lines without END lines must not
+        # cost a 64 KiB search each, without limit.
+        for count, match in enumerate(_PEM_BEGIN.finditer(data)):
             if count >= MAX_PEM_BLOCKS:
                 break
-            item = _from_pem(match.group("label"), match.group(0), match.start())
+            label = match.group("label")
+            if label not in _KNOWN_LABELS:
+                continue
+            end_marker = b"-----END " + label + b"-----"
+            end = data.find(end_marker, match.end(), match.end() + _PEM_MAX_BODY)
+            if end < 0:
+                continue
+            block = data[match.start() : end + len(end_marker)]
+            item = _from_pem(label, block, match.start())
             if item is not None:
                 found.append(item)
     found.extend(_find_der(data))
