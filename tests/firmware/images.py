@@ -205,6 +205,17 @@ def gzip_file(source: Path, out: Path) -> Path:
     return out
 
 
+def compress_cli(tool: str, source: Path) -> Path:
+    """``source`` compressed by the ``lz4`` or ``zstd`` command (frame format)."""
+    if tool == "zstd":
+        out = source.with_name(source.name + ".zst")
+        _run(_tool("zstd"), "-q", "-f", source, "-o", out)
+    else:
+        out = source.with_name(source.name + ".lz4")
+        _run(_tool("lz4"), "-q", "-f", source, out)
+    return out
+
+
 def xz_file(source: Path, out: Path) -> Path:
     out.write_bytes(lzma.compress(source.read_bytes()))
     return out

@@ -97,7 +97,7 @@ class _Outcome:
         self.steps: list[ExtractionStep] = []
         self.problems: list[str] = []
         self.fatal: str | None = None
-        self.opened = 0
+        self.recognised = 0
 
 
 def _run_child(
@@ -153,7 +153,7 @@ def _dispatch(message: tuple[Any, ...], outcome: _Outcome, observer: ExtractionO
         observer.problem(message[1])
     elif kind == "done":
         outcome.fatal = message[1]
-        outcome.opened = message[2]
+        outcome.recognised = message[2]
         return True
     return False
 
@@ -170,7 +170,7 @@ def _finish(
     image: Path, workdir: Path, outcome: _Outcome, observer: ExtractionObserver
 ) -> ExtractionResult:
     out = workdir / OUTPUT_DIR
-    if outcome.fatal is not None and outcome.opened == 0:
+    if outcome.fatal is not None and outcome.recognised == 0:
         shutil.rmtree(out, ignore_errors=True)
         raise ExtractionError(f"{image}: {outcome.fatal}")
     problems = list(outcome.problems)
@@ -220,10 +220,10 @@ def _child_main(
         fatal = str(e)
     except Exception as e:  # noqa: BLE001 - reported to the parent, never a silent crash
         fatal = f"extraction failed unexpectedly: {type(e).__name__}: {e}"
-    if fatal is None and run.opened == 0:
+    if fatal is None and run.recognised == 0:
         fatal = "no firmware format recognised (not an image, archive or filesystem we know)"
     run.budget.flush()
-    send("done", fatal, run.opened)
+    send("done", fatal, run.recognised)
     messages.close()
     messages.join_thread()
 
@@ -258,7 +258,8 @@ class _ChildRun:
         self.deadline = time.monotonic() + limits.timeout_s
         self.budget = Budget(limits, image.stat().st_size, lambda f, b: send("progress", f, b))
         self.problems: list[str] = []
-        self.opened = 0
+        #: Containers recognised, opened or not (a truncated one is a result, not an error).
+        self.recognised = 0
 
     def problem(self, message: str) -> None:
         self.send("problem", message)
@@ -266,11 +267,11 @@ class _ChildRun:
     def run(self) -> None:
         tool = unblob.find_unblob() if os.environ.get(UNBLOB_SWITCH, "1") != "0" else None
         if tool is not None:
-            opened, retry = unblob.run_unblob(
+            found, retry = unblob.run_unblob(
                 tool, self.image, self.out, self.workdir, self.limits, self.budget,
                 self.deadline, self.send,
             )  # fmt: skip
-            self.opened += opened
+            self.recognised += found
             for path in retry:  # what unblob could not open, the built-in handlers try
                 self.file(path, path.parent, depth=1, in_filesystem=False)
             return
@@ -321,9 +322,10 @@ class _ChildRun:
                 self.problem(message)
         produced = out.exists() and any(out.iterdir())
         self.step(hit, path, extractor, out if produced else None, depth, error)
+        if error is not None:
+            self.problem(f"{hit.format} at offset {hit.offset} in {path.name}: {error}")
         if not produced:
             return
-        self.opened += 1
         kind = formats.BY_NAME[hit.format].kind
         for child in _regular_files(out):
             self.file(child, child.parent, depth=depth + 1, in_filesystem=kind == Kind.FILESYSTEM)
@@ -331,6 +333,7 @@ class _ChildRun:
     def step(
         self, hit: Hit, path: Path, extractor: str, out: Path | None, depth: int, error: str | None
     ) -> None:
+        self.recognised += 1
         self.send(
             "step",
             ExtractionStep(hit.format, path, hit.offset, extractor, out, depth, hit.length, error),

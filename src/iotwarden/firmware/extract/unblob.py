@@ -66,7 +66,7 @@ def run_unblob(
     deadline: float,
     send: Callable[..., None],
 ) -> tuple[int, list[Path]]:
-    """Runs unblob on ``image`` into ``out``. Returns (chunks opened, chunk files unblob
+    """Runs unblob on ``image`` into ``out``. Returns (chunks recognised, chunk files unblob
     could not open, carved out for the built-in handlers)."""
     private = workdir / ".unblob"
     shims = write_shims(private / "shims")
@@ -93,7 +93,7 @@ def run_unblob(
     except ValueError:
         send("problem", "unblob's report is not JSON")
         return 0, []
-    opened = 0
+    found = 0
     retry: list[Path] = []
     for task, chunk in _chunks(tasks):
         source = Path(task["path"])
@@ -112,11 +112,10 @@ def run_unblob(
             error="; ".join(errors) or None,
         )  # fmt: skip
         send("step", step)
+        found += 1
         if errors:
             retry.append(_carve_chunk(source, base, start, end, chunk["handler_name"], budget))
-        elif output is not None:
-            opened += 1
-    return opened, retry
+    return found, retry
 
 
 def _chunks(tasks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
