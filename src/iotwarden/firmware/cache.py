@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from iotwarden.core.errors import StoreError
@@ -113,10 +113,13 @@ class StoreFileCache:
         """Results stored under this version."""
         table = t.firmware_file_results
         with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(table.c.sha256).where(table.c.analysers_version == self.version)
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.analysers_version == self.version)
+                ).scalar_one()
             )
-            return len(rows.all())
 
     def prune_other_versions(self) -> int:
         """Delete results of other analyser versions (they are never read again); returns how

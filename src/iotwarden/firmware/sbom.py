@@ -54,14 +54,10 @@ def _subject(analysis: FirmwareAnalysis) -> tuple[str, str | None, str | None]:
 
 
 def _document_uuid(analysis: FirmwareAnalysis) -> uuid.UUID:
-    key = "|".join(
-        (
-            analysis.image.sha256 or analysis.image.path,
-            *_subject(analysis)[:2],  # type: ignore[arg-type]
-            analysis.analysed_at,
-        )
-    )
-    return uuid.uuid5(_NAMESPACE, key)
+    """The same image, build and analysis time always give the same serial number."""
+    name, version, _ = _subject(analysis)
+    image = analysis.image.sha256 or analysis.image.path
+    return uuid.uuid5(_NAMESPACE, "|".join((image, name, version or "", analysis.analysed_at)))
 
 
 def _created(analysis: FirmwareAnalysis) -> dt.datetime:
@@ -157,11 +153,13 @@ def cyclonedx_bom(analysis: FirmwareAnalysis) -> Bom:
                 identity=[identity],
                 occurrences=[
                     Occurrence(
+                        # Named, so that they keep the evidence's order (they sort by ref).
+                        bom_ref=f"component-{index}-evidence-{n:04d}",
                         location=e.path,
                         offset=e.offset,
                         additional_context=e.detail[:500] or None,
                     )
-                    for e in evidence
+                    for n, e in enumerate(evidence, start=1)
                 ],
             ),
         )

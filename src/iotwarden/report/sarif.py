@@ -49,12 +49,8 @@ def artifact_uri(path: str) -> str:
     if not relative:
         return "./"
     # Percent-encode everything a URI reference cannot hold as-is (spaces, '%', '#', '?',
-    # control and non-ASCII characters); a leading segment with ':' must not look like a
-    # scheme, hence the './' in front.
-    encoded = quote(relative, safe="/-._~!$&'()*+,;=@")
-    if ":" in encoded.split("/", 1)[0]:
-        encoded = "./" + encoded
-    return encoded
+    # control and non-ASCII characters) and ':', so that no file name reads as a scheme.
+    return quote(relative, safe="/-._~!$&'()*+,;=@")
 
 
 def _rule_name(finding_id: str) -> str:

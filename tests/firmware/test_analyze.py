@@ -1,0 +1,330 @@
+"""The analysis pipeline end to end: extraction, the walk, per-file caching, identification,
+checks, known vulnerabilities and recording the build, on small generated trees and images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iotwarden.core.fleet import BuildRef, ProductRef
+from iotwarden.exposure.matcher import exposure
+from iotwarden.firmware import analyze as analyze_mod
+from iotwarden.firmware.analyze import (
+    AnalysisError,
+    AnalysisOptions,
+    AnalysisPhase,
+    FirmwareAnalysis,
+    analyze_image,
+)
+from iotwarden.firmware.cache import MemoryFileCache
+from iotwarden.firmware.model import FirmwareError, Severity
+from iotwarden.intel.ingest import ingest
+from iotwarden.store.db import Store
+from iotwarden.store.fleet import FleetRepository
+from tests.firmware.images import squashfs
+from tests.firmware.rootfs import RootFS, crypt_hash
+
+SAMPLES = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "data" / "samples"
+ACME = BuildRef(ProductRef("Acme", "R500"), "2.1.0")
+
+# Version strings as the real binaries carry them (the analysers read content, not names).
+OPENSSL = b"\x00OpenSSL 1.0.1e 11 Feb 2013\x00"
+BUSYBOX = b"\x00BusyBox v1.19.4 (2012-03-01 10:00:00 UTC) multi-call binary.\x00"
+DROPBEAR = b"\x00SSH-2.0-dropbear_2012.55\x00dropbear_2012.55\x00"
+#: One salted hash for every tree, so that two versions of the image share /etc/shadow.
+SHADOW = f"root:{crypt_hash('xc3511', 'md5')}:0:0:99999:7:::\n"
+
+
+def router_tree(root: Path, *, dropbear: bytes = DROPBEAR) -> RootFS:
+    """A small router root file system: BusyBox with telnetd at boot, OpenSSL (libssl and
+    libcrypto), Dropbear, and root's password set to a Mirai default."""
+    fs = RootFS(root)
+    fs.file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    fs.file("/etc/shadow", SHADOW)
+    fs.file("/etc/inittab", "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/telnetd -F\n")
+    fs.file("/bin/busybox", BUSYBOX, mode=0o755)
+    fs.link("/usr/sbin/telnetd", "/bin/busybox")
+    fs.file("/usr/lib/libcrypto.so.1.0.0", OPENSSL, mode=0o755)
+    fs.file("/usr/lib/libssl.so.1.0.0", OPENSSL, mode=0o755)
+    fs.file("/usr/sbin/dropbear", dropbear, mode=0o755)
+    fs.file("/www/index.html", "<html>router</html>\n")
+    return fs
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "rootfs"
+    router_tree(root)
+    return root
+
+
+def component(analysis: FirmwareAnalysis, name: str) -> tuple[str | None, set[str]]:
+    found = [c for c in analysis.components if c.name == name]
+    assert len(found) == 1, [c.name for c in analysis.components]
+    return found[0].version, {e.path for e in found[0].evidence}
+
+
+def ids(analysis: FirmwareAnalysis) -> set[str]:
+    return {f.id for f in analysis.findings}
+
+
+def test_a_squashfs_image_is_extracted_walked_identified_and_checked(
+    tree: Path, tmp_path: Path, store: Store
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+
+    analysis = analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+
+    assert analysis.image.name == "firmware.sqsh"
+    assert analysis.image.size == image.stat().st_size
+    assert len(analysis.image.sha256 or "") == 64
+    assert analysis.extraction.steps, "the extraction steps are reported"
+    assert len(analysis.rootfs) == 1
+    assert component(analysis, "openssl") == (
+        "1.0.1e",
+        {"/usr/lib/libcrypto.so.1.0.0", "/usr/lib/libssl.so.1.0.0"},
+    )
+    assert component(analysis, "busybox") == ("1.19.4", {"/bin/busybox"})
+    assert component(analysis, "dropbear")[0] == "2012.55"
+    assert {
+        "IW-FW-ACCOUNT-DEFAULT-PASSWORD",
+        "IW-FW-SERVICE-TELNET",
+        "IW-FW-REMOTE-LOGIN-DEFAULT-PASSWORD",
+    } <= ids(analysis)
+    # 8 regular files, one of them with the same content as another; the applet link is
+    # counted, not followed.
+    assert (analysis.files.total, analysis.files.unique) == (8, 7)
+    assert analysis.files.symlinks == 1
+    assert analysis.files.analysed == 7
+    assert analysis.findings == tuple(sorted(analysis.findings, key=lambda f: f.severity.rank))
+    assert set(analysis.timings) >= {"extract", "analyse", "identify", "check", "total"}
+    assert analysis.stored and analysis.build == ACME
+
+
+def test_reanalysis_reuses_every_file_and_a_new_version_only_analyses_what_changed(
+    tmp_path: Path, store: Store
+) -> None:
+    first = router_tree(tmp_path / "v1").root
+    second = router_tree(tmp_path / "v2", dropbear=b"\x00dropbear_2019.78\x00").root
+
+    v1 = analyze_image(first, store=store)
+    again = analyze_image(first, store=store)
+    v2 = analyze_image(second, store=store)
+
+    assert (v1.files.analysed, v1.files.reused) == (7, 0)
+    assert (again.files.analysed, again.files.reused) == (0, 7)
+    assert again.components == v1.components
+    assert again.findings == v1.findings
+    assert (v2.files.analysed, v2.files.reused) == (1, 6)
+    assert component(v2, "dropbear")[0] == "2019.78"
+
+
+def test_a_changed_analyser_version_invalidates_the_cache(
+    tree: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyze_image(tree, store=store)
+    monkeypatch.setattr(analyze_mod, "RESULT_FORMAT", "test-next")
+
+    again = analyze_image(tree, store=store)
+
+    assert (again.files.analysed, again.files.reused) == (7, 0)
+
+
+def test_a_corrupt_cache_entry_is_analysed_again(tree: Path) -> None:
+    cache = MemoryFileCache()
+    analyze_image(tree, cache=cache)
+    for key in cache.results:
+        cache.results[key] = {"hits": [{"no": "signature"}]}
+
+    again = analyze_image(tree, cache=cache)
+
+    assert again.files.analysed == 7
+    assert component(again, "busybox")[0] == "1.19.4"
+
+
+def test_the_build_is_recorded_with_its_components_and_the_exposure_engine_sees_it(
+    tree: Path, store: Store
+) -> None:
+    analysis = analyze_image(tree, store=store, options=AnalysisOptions(build=ACME))
+    assert not analysis.advisories_checked  # nothing ingested yet
+    ingest(store, [str(SAMPLES / "advisories")])
+
+    result = exposure(store, "CVE-2014-0160")
+
+    exposed = [(str(b.product), b.version) for b in result.builds]
+    assert exposed == [("Acme R500", "2.1.0")]
+    counts = FleetRepository(store).counts()
+    assert counts["firmware_builds"] == 1
+    assert counts["components"] == len({(c.name, c.version) for c in analysis.components})
+
+
+def test_known_vulnerabilities_become_findings_with_kev_as_critical(
+    tree: Path, store: Store
+) -> None:
+    ingest(store, [str(SAMPLES / "advisories")])
+
+    analysis = analyze_image(tree, store=store, options=AnalysisOptions(build=ACME))
+
+    known = [f for f in analysis.findings if f.id == "IW-FW-KNOWN-VULN"]
+    assert [f.details["vulnerability"] for f in known] == ["CVE-2014-0160"]
+    heartbleed = known[0]
+    assert heartbleed.severity is Severity.CRITICAL  # CVSS 7.5, but on CISA's KEV list
+    assert heartbleed.details["kev"] is True
+    assert heartbleed.details["fixed_versions"] == ["1.0.1g"]
+    assert heartbleed.path in {"/usr/lib/libcrypto.so.1.0.0", "/usr/lib/libssl.so.1.0.0"}
+    assert heartbleed.capabilities == ("no-known-exploitable-vulnerabilities",)
+    assert "1.0.1g" in heartbleed.remediation
+    assert analysis.advisories_checked
+
+
+def test_no_store_matches_known_vulnerabilities_but_leaves_the_inventory_untouched(
+    tree: Path, store: Store
+) -> None:
+    ingest(store, [str(SAMPLES / "advisories")])
+
+    analysis = analyze_image(
+        tree, store=store, options=AnalysisOptions(build=ACME, store_build=False)
+    )
+
+    assert "IW-FW-KNOWN-VULN" in ids(analysis)
+    assert not analysis.stored and analysis.build is None
+    counts = FleetRepository(store).counts()
+    assert (counts["products"], counts["firmware_builds"], counts["components"]) == (0, 0, 0)
+
+
+def test_a_fixed_component_version_is_not_reported(tmp_path: Path, store: Store) -> None:
+    fs = router_tree(tmp_path / "fixed")
+    fixed = b"\x00OpenSSL 1.0.1g 7 Apr 2014\x00"
+    fs.file("/usr/lib/libcrypto.so.1.0.0", fixed)
+    fs.file("/usr/lib/libssl.so.1.0.0", fixed)
+    ingest(store, [str(SAMPLES / "advisories")])
+
+    analysis = analyze_image(fs.root, store=store)
+
+    assert component(analysis, "openssl")[0] == "1.0.1g"
+    assert "IW-FW-KNOWN-VULN" not in ids(analysis)
+
+
+def test_links_out_of_the_tree_are_not_followed_and_special_files_are_skipped(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "host-secret"
+    outside.write_bytes(OPENSSL)
+    fs = RootFS(tmp_path / "rootfs")
+    fs.file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    fs.link("/usr/lib/libcrypto.so", str(outside))
+    fs.link("/lib", "/")  # a loop if it were followed
+    fs.host("/dev").mkdir()
+    os.mkfifo(fs.host("/dev/initctl"))
+
+    analysis = analyze_image(fs.root)
+
+    assert analysis.files.total == 1
+    assert analysis.files.symlinks == 2
+    assert analysis.files.special == 1
+    assert not [c for c in analysis.components if c.name == "openssl"]
+
+
+def test_a_file_larger_than_the_read_limit_is_analysed_up_to_it(tmp_path: Path) -> None:
+    fs = RootFS(tmp_path / "rootfs")
+    fs.file("/bin/busybox", BUSYBOX + b"\x00" * 4096 + OPENSSL, mode=0o755)
+
+    analysis = analyze_image(fs.root, options=AnalysisOptions(max_content_bytes=1024))
+
+    assert analysis.files.truncated == 1
+    assert any("/bin/busybox" in p and "analysed up to there" in p for p in analysis.problems)
+    assert component(analysis, "busybox")[0] == "1.19.4"
+    assert not [c for c in analysis.components if c.name == "openssl"]
+
+
+def test_an_analyser_failing_on_one_file_is_a_problem_not_the_end(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iotwarden.firmware import identify
+
+    real = identify.scan_content
+
+    def fragile(data: bytes) -> tuple[identify.SignatureHit, ...]:
+        if b"dropbear" in data:
+            raise ValueError("boom")
+        return real(data)
+
+    monkeypatch.setattr(identify, "scan_content", fragile)
+
+    analysis = analyze_image(tree, options=AnalysisOptions(workers=0))
+
+    assert any(
+        p.startswith("/usr/sbin/dropbear: component signatures could not be scanned")
+        for p in analysis.problems
+    )
+    assert component(analysis, "busybox")[0] == "1.19.4"
+    assert "IW-FW-ACCOUNT-DEFAULT-PASSWORD" in ids(analysis)
+
+
+def test_worker_processes_give_the_same_results(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analyze_mod, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(analyze_mod, "POOL_BATCH", 2)
+
+    pooled = analyze_image(tree, options=AnalysisOptions(workers=2))
+    single = analyze_image(tree, options=AnalysisOptions(workers=0))
+
+    assert pooled.components == single.components
+    assert pooled.findings == single.findings
+    assert pooled.files.analysed == single.files.analysed == 7
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, AnalysisPhase, int | None]] = []
+        self.count = 0
+
+    def phase_started(self, phase: AnalysisPhase, total: int | None) -> None:
+        self.events.append(("start", phase, total))
+
+    def advanced(self, count: int) -> None:
+        self.count += count
+
+    def phase_finished(self, phase: AnalysisPhase) -> None:
+        self.events.append(("end", phase, None))
+
+
+def test_progress_goes_to_the_observer_phase_by_phase(tree: Path, store: Store) -> None:
+    recorder = Recorder()
+
+    analyze_image(tree, store=store, observer=recorder)
+
+    started = [phase for kind, phase, _ in recorder.events if kind == "start"]
+    assert started[:4] == [
+        AnalysisPhase.EXTRACT,
+        AnalysisPhase.WALK,
+        AnalysisPhase.HASH,
+        AnalysisPhase.ANALYSE,
+    ]
+    assert AnalysisPhase.CHECK in started
+    assert ("start", AnalysisPhase.HASH, 8) in recorder.events
+    assert recorder.count == 8 + 7  # every file hashed, every distinct content analysed
+
+
+def test_a_missing_image_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(AnalysisError, match=r"nothing-here\.bin: no such file"):
+        analyze_image(tmp_path / "nothing-here.bin")
+
+
+def test_random_data_is_an_error_naming_the_input(tmp_path: Path) -> None:
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(os.urandom(64 * 1024))
+
+    with pytest.raises(FirmwareError, match=r"noise\.bin"):
+        analyze_image(noise)
