@@ -37,6 +37,8 @@ def test_every_signature_reads_its_real_world_strings(signature) -> None:  # typ
     for case in signature.tests:
         found = [(h.signature, h.version) for h in scan_content(case.text)]
         assert found == [(signature.id, case.version)], case.text
+    for text in signature.counterexamples:
+        assert not [h for h in scan_content(text) if h.signature == signature.id], text
 
 
 @pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.id)

@@ -177,6 +177,7 @@ def _decode(raw: bytes) -> str:
 def read_opkg(root: Path) -> tuple[list[InstalledPackage], list[str]]:
     """Packages recorded by opkg: its status file, completed by ``info/*.control``."""
     found: dict[str, InstalledPackage] = {}
+    removed: set[str] = set()  # the status says so: a stale control file does not bring it back
     problems: list[str] = []
     for directory in OPKG_DIRS:
         status_path = f"{directory}/status"
@@ -184,8 +185,12 @@ def read_opkg(root: Path) -> tuple[list[InstalledPackage], list[str]]:
         if raw is not None:
             for fields in parse_control(_decode(raw)):
                 package = _package("opkg", fields, status_path)
-                if package is not None and _installed(fields):
+                if package is None:
+                    continue
+                if _installed(fields):
                     found.setdefault(package.name, package)
+                else:
+                    removed.add(package.name)
         info = f"{directory}/info"
         for name in _list_dir(root, info):
             if not name.endswith(".control"):
@@ -197,7 +202,7 @@ def read_opkg(root: Path) -> tuple[list[InstalledPackage], list[str]]:
                 continue
             for fields in parse_control(_decode(raw)):
                 package = _package("opkg", fields, control_path)
-                if package is None:
+                if package is None or package.name in removed:
                     continue
                 known = found.get(package.name)
                 if known is None or (known.version is None and package.version):

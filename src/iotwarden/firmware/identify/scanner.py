@@ -112,6 +112,7 @@ class _Engine:
         self, data: bytes, ranges: Sequence[tuple[int, int]] | None = None, base: int = 0
     ) -> list[SignatureHit]:
         """Hits in ``data`` (only within ``ranges`` when given); offsets are shifted by ``base``."""
+        text_file = _is_text(data)
         hits: list[SignatureHit] = []
         seen: set[tuple[str, str | None]] = set()
         tried: dict[int, int] = {}
@@ -126,7 +127,7 @@ class _Engine:
                     tried[key] = tried.get(key, 0) + 1
                     if tried[key] > MAX_ANCHOR_HITS:
                         continue
-                    hit = _read(signature, pattern, data, start, base)
+                    hit = _read(signature, pattern, data, start, base, text_file)
                     if hit is None or (hit.signature, hit.version) in seen:
                         continue
                     seen.add((hit.signature, hit.version))
@@ -135,7 +136,7 @@ class _Engine:
 
 
 def _read(
-    signature: Signature, pattern: Pattern, data: bytes, start: int, base: int
+    signature: Signature, pattern: Pattern, data: bytes, start: int, base: int, text_file: bool
 ) -> SignatureHit | None:
     stop = start + len(pattern.anchor) + pattern.after
     if pattern.before:
@@ -155,8 +156,14 @@ def _read(
         version=version,
         matched=_printable(match.group(0)),
         offset=base + match.start(),
-        weak=pattern.weak,
+        # A binary's banner quoted in a README or a script is weaker than the binary itself.
+        weak=pattern.weak or (text_file and not pattern.text),
     )
+
+
+def _is_text(data: bytes) -> bool:
+    """Text, not a binary: no NUL byte in the first 8 KiB (as grep and git decide)."""
+    return b"\x00" not in data[:8192]
 
 
 def _printable(raw: bytes) -> str:

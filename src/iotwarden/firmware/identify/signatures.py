@@ -107,8 +107,13 @@ _SCHEMA: dict[str, Any] = {
                                 "before": {"type": "integer", "minimum": 1, "maximum": 256},
                                 "after": {"type": "integer", "minimum": 1, "maximum": 1024},
                                 "weak": {"type": "boolean"},
+                                "text": {"type": "boolean"},
                             },
                         },
+                    },
+                    "counterexamples": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
                     },
                     "tests": {
                         "type": "array",
@@ -139,6 +144,7 @@ class Pattern:
     before: int  # 0: the regex must match at the anchor
     after: int
     weak: bool
+    text: bool  # at home in text files: not weakened there
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,7 @@ class Signature:
     patterns: tuple[Pattern, ...]
     reference: str
     tests: tuple[SignatureTest, ...]
+    counterexamples: tuple[bytes, ...] = ()
 
     def purl(self, version: str | None) -> str:
         if version is None:
@@ -213,6 +220,7 @@ def _compile(entry: dict[str, Any]) -> Signature:
                 before=before,
                 after=int(raw.get("after", DEFAULT_AFTER)),
                 weak=bool(raw.get("weak", False)),
+                text=bool(raw.get("text", False)),
             )
         )
     filenames = []
@@ -236,6 +244,7 @@ def _compile(entry: dict[str, Any]) -> Signature:
             SignatureTest(text=t["text"].encode("latin-1"), version=t["version"])
             for t in entry["tests"]
         ),
+        counterexamples=tuple(t.encode("latin-1") for t in entry.get("counterexamples", ())),
     )
 
 

@@ -1,0 +1,206 @@
+"""identify_components: evidence joined across files, package databases and file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iotwarden.firmware.identify import SignatureHit, identify_components, scan_content
+from iotwarden.firmware.model import Confidence, IdentifiedComponent
+from tests.firmware import binaries
+
+OPENSSL = "OpenSSL 1.0.1e 11 Feb 2013"
+
+
+def _hit(sid: str, version: str | None, matched: str = "x", weak: bool = False) -> SignatureHit:
+    return SignatureHit(sid, version, matched, 0, weak)
+
+
+def _by_name(components: tuple[IdentifiedComponent, ...], name: str) -> list[IdentifiedComponent]:
+    return [c for c in components if c.name == name]
+
+
+def test_libssl_libcrypto_and_the_cli_are_one_openssl(tmp_path: Path) -> None:
+    hits = {
+        "/usr/lib/libssl.so.1.0.0": [_hit("openssl", "1.0.1e", f"SSLv3 part of {OPENSSL}")],
+        "/usr/lib/libcrypto.so.1.0.0": [_hit("openssl", "1.0.1e", OPENSSL)],
+        "/usr/bin/openssl": [_hit("openssl", "1.0.1e", OPENSSL)],
+    }
+    (component,) = identify_components(tmp_path, hits)
+    assert component.name == "openssl" and component.version == "1.0.1e"
+    assert component.confidence is Confidence.HIGH
+    assert [e.path for e in component.evidence] == [
+        "/usr/bin/openssl",
+        "/usr/lib/libcrypto.so.1.0.0",
+        "/usr/lib/libssl.so.1.0.0",
+    ]
+    assert component.purl == "pkg:generic/openssl@1.0.1e"
+    assert component.cpe == "cpe:2.3:a:openssl:openssl:1.0.1e:*:*:*:*:*:*:*"
+    assert component.supplier == "OpenSSL Project"
+    assert component.source == "signature"
+
+
+def test_conflicting_versions_are_separate_components(tmp_path: Path) -> None:
+    hits = {
+        "/usr/lib/libcrypto.so.1.0.0": [_hit("openssl", "1.0.1e")],
+        "/opt/vendor/bin/agent": [_hit("openssl", "1.0.2u")],
+    }
+    found = identify_components(tmp_path, hits)
+    assert [(c.version, [e.path for e in c.evidence], c.confidence) for c in found] == [
+        ("1.0.1e", ["/usr/lib/libcrypto.so.1.0.0"], Confidence.HIGH),  # its own library
+        ("1.0.2u", ["/opt/vendor/bin/agent"], Confidence.MEDIUM),  # linked into another program
+    ]
+
+
+def test_a_versionless_hit_is_reported_as_such_with_low_confidence(tmp_path: Path) -> None:
+    (component,) = identify_components(tmp_path, {"/usr/sbin/uhttpd": [_hit("uhttpd", None)]})
+    assert (component.name, component.version) == ("uhttpd", None)
+    assert component.confidence is Confidence.LOW
+    assert component.purl == "pkg:generic/uhttpd"
+    assert component.cpe == "cpe:2.3:a:openwrt:uhttpd:*:*:*:*:*:*:*:*"
+
+
+def test_versionless_evidence_joins_the_only_version(tmp_path: Path) -> None:
+    hits = {
+        "/usr/lib/libsqlite3.so.0": [_hit("sqlite", None, weak=True)],
+        "/usr/bin/sqlite3": [_hit("sqlite", "3.7.17")],
+    }
+    (component,) = identify_components(tmp_path, hits)
+    assert component.version == "3.7.17"
+    assert {e.path for e in component.evidence} == set(hits)
+
+
+def test_versionless_evidence_stays_apart_when_versions_conflict(tmp_path: Path) -> None:
+    hits = {
+        "/a/libsqlite3.so.0": [_hit("sqlite", None, weak=True)],
+        "/b/sqlite3": [_hit("sqlite", "3.7.17")],
+        "/c/sqlite3": [_hit("sqlite", "3.40.1")],
+    }
+    found = identify_components(tmp_path, hits)
+    assert [(c.version, c.confidence) for c in found] == [
+        (None, Confidence.LOW),
+        ("3.40.1", Confidence.HIGH),
+        ("3.7.17", Confidence.HIGH),
+    ]
+
+
+def test_confidence_rule(tmp_path: Path) -> None:
+    def confidence(hits: dict[str, list[SignatureHit]]) -> Confidence:
+        (component,) = identify_components(tmp_path, hits)
+        return component.confidence
+
+    strong = _hit("zlib", "1.2.11")
+    weak = _hit("zlib", "1.2.11", weak=True)
+    assert confidence({"/usr/bin/thing": [strong]}) is Confidence.MEDIUM  # one file, not its own
+    assert confidence({"/usr/bin/a": [strong], "/usr/bin/b": [strong]}) is Confidence.HIGH
+    assert confidence({"/lib/libz.so.1": [strong]}) is Confidence.HIGH  # its own library
+    assert confidence({"/usr/bin/thing": [weak]}) is Confidence.LOW  # a single weak string
+    assert confidence({"/lib/libz.so.1": [weak]}) is Confidence.MEDIUM
+
+
+def test_package_databases_give_high_confidence_and_merge_with_signatures(tmp_path: Path) -> None:
+    binaries.write_opkg(
+        tmp_path,
+        [
+            {"Package": "libopenssl1.0.0", "Version": "1.0.1e-2"},
+            {"Package": "libustream-openssl20150806", "Version": "2020-03-13-40b563b1-1"},
+            {"Package": "dropbear", "Version": "2019.78-2"},
+            {"Package": "luci-base", "Version": "git-20.074.84698-ead5e81-1"},
+        ],
+    )
+    hits = {
+        "/usr/lib/libcrypto.so.1.0.0": [_hit("openssl", "1.0.1e")],
+        "/usr/sbin/dropbear": [_hit("dropbear", "2020.80")],  # not what opkg says
+    }
+    found = identify_components(tmp_path, hits)
+    openssl = _by_name(found, "openssl")
+    assert [(c.version, c.confidence, c.source) for c in openssl] == [
+        ("1.0.1e", Confidence.HIGH, "opkg")
+    ]
+    paths = [e.path for e in openssl[0].evidence]
+    assert paths[0] == "/usr/lib/opkg/status"  # the database first
+    assert "/usr/lib/libcrypto.so.1.0.0" in paths
+    # ustream-ssl is built on OpenSSL: evidence for OpenSSL, its own version is not OpenSSL's.
+    assert any("libustream-openssl" in e.detail for e in openssl[0].evidence)
+    assert openssl[0].purl == "pkg:generic/openssl@1.0.1e"
+
+    dropbear = _by_name(found, "dropbear")
+    assert [(c.version, c.source) for c in dropbear] == [
+        ("2019.78", "opkg"),
+        ("2020.80", "signature"),
+    ]
+
+    (luci,) = _by_name(found, "luci-base")
+    assert luci.version == "git-20.074.84698-ead5e81-1"
+    assert luci.purl == "pkg:opkg/luci-base@git-20.074.84698-ead5e81-1?arch=mips_24kc"
+    assert luci.cpe is None and luci.confidence is Confidence.HIGH and luci.source == "opkg"
+
+
+def test_dpkg_packages_keep_their_debian_identity(tmp_path: Path) -> None:
+    binaries.write_dpkg(
+        tmp_path,
+        [
+            {"Package": "libssl3", "Version": "3.0.11-1~deb12u2", "Source": "openssl"},
+            {"Package": "openssl", "Version": "3.0.11-1~deb12u2"},
+            {"Package": "libc6", "Version": "2.36-9+deb12u4"},
+            {"Package": "tzdata", "Version": "2024a-0+deb12u1", "Architecture": "all"},
+        ],
+    )
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text('PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\n')
+    found = identify_components(tmp_path, {})
+    summary = {(c.name, c.version, c.purl, c.cpe) for c in found}
+    assert summary == {
+        (
+            "openssl",
+            "3.0.11",
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64",
+            "cpe:2.3:a:openssl:openssl:3.0.11:*:*:*:*:*:*:*",
+        ),
+        (
+            "glibc",
+            "2.36",
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64",
+            "cpe:2.3:a:gnu:glibc:2.36:*:*:*:*:*:*:*",
+        ),
+        ("tzdata", "2024a-0+deb12u1", "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all", None),
+    }
+    (openssl,) = _by_name(found, "openssl")
+    assert len(openssl.evidence) == 2  # libssl3 and openssl
+
+
+def test_kernel_banner_and_modules_are_one_kernel(tmp_path: Path) -> None:
+    hits = {"/boot/vmlinux": [_hit("linux_kernel", "4.14.180")]}
+    hits |= {
+        f"/lib/modules/4.14.180/m{i}.ko": [_hit("linux_kernel", "4.14.180")] for i in range(40)
+    }
+    (kernel,) = identify_components(tmp_path, hits)
+    assert (kernel.name, kernel.version, kernel.source) == ("linux_kernel", "4.14.180", "kernel")
+    assert kernel.cpe == "cpe:2.3:o:linux:linux_kernel:4.14.180:*:*:*:*:*:*:*"
+    assert kernel.confidence is Confidence.HIGH
+    # Bounded evidence: the rest is summed up.
+    assert len(kernel.evidence) == 25
+    assert kernel.evidence[-1].detail == "and 17 more pieces of evidence in 17 files"
+
+
+def test_version_bearing_file_names(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/libuClibc-0.9.33.2.so").write_bytes(b"\x7fELF")
+    (tmp_path / "lib/libc.so.0").symlink_to("libuClibc-0.9.33.2.so")
+    (tmp_path / "usr/lib").mkdir(parents=True)
+    (tmp_path / "usr/lib/libmosquitto.so.1.6.12").write_bytes(b"\x7fELF")
+    found = identify_components(tmp_path, {})
+    assert [(c.name, c.version, c.confidence, [e.path for e in c.evidence]) for c in found] == [
+        ("mosquitto", "1.6.12", Confidence.MEDIUM, ["/usr/lib/libmosquitto.so.1.6.12"]),
+        ("uclibc", "0.9.33.2", Confidence.MEDIUM, ["/lib/libuClibc-0.9.33.2.so"]),
+    ]
+
+
+def test_hits_of_unknown_signatures_are_ignored(tmp_path: Path) -> None:
+    assert identify_components(tmp_path, {"/x": [_hit("retired-signature", "1.0")]}) == ()
+
+
+def test_results_round_trip(tmp_path: Path) -> None:
+    hits = {"/bin/busybox": scan_content(b"BusyBox v1.19.4 (2012-03-05) multi-call binary.")}
+    (component,) = identify_components(tmp_path, hits)
+    assert IdentifiedComponent.from_dict(component.to_dict()) == component
+    assert component.evidence[0].offset == 0
