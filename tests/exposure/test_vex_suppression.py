@@ -195,3 +195,164 @@ def test_both_vex_documents_together(store: Store, tmp_path: Path) -> None:
     assert suppressed["ExGate 100 4.2.0"] is not None
     assert suppressed["ExGate 100 4.2.0"].justification is not None
     assert "Camera 2 3.1" in _names(result.builds)
+
+
+def _csaf_vex(status: str) -> dict[str, Any]:
+    """A CSAF VEX from Example Controls: OpenSSL 1.0.1e as installed on ExGate 100 4.2.1
+    (a relationship) has the given product status for Heartbleed."""
+    return {
+        "document": {
+            "category": "csaf_vex",
+            "csaf_version": "2.0",
+            "title": "ExGate 100 4.2.1 and Heartbleed",
+            "publisher": {
+                "category": "vendor",
+                "name": "Example Controls",
+                "namespace": "https://example-controls.example",
+            },
+            "tracking": {
+                "id": "EXC-VEX-2014-001",
+                "status": "final",
+                "version": "1",
+                "initial_release_date": "2014-04-10T00:00:00Z",
+                "current_release_date": "2014-04-10T00:00:00Z",
+                "revision_history": [
+                    {"date": "2014-04-10T00:00:00Z", "number": "1", "summary": "Initial."}
+                ],
+            },
+        },
+        "product_tree": {
+            "branches": [
+                {
+                    "category": "vendor",
+                    "name": "Example Controls",
+                    "branches": [
+                        {
+                            "category": "product_name",
+                            "name": "ExGate 100",
+                            "branches": [
+                                {
+                                    "category": "product_version",
+                                    "name": "4.2.1",
+                                    "product": {"name": "ExGate 100 4.2.1", "product_id": "EXG"},
+                                }
+                            ],
+                        }
+                    ],
+                },
+                {
+                    "category": "vendor",
+                    "name": "OpenSSL",
+                    "branches": [
+                        {
+                            "category": "product_name",
+                            "name": "openssl",
+                            "branches": [
+                                {
+                                    "category": "product_version",
+                                    "name": "1.0.1e",
+                                    "product": {
+                                        "name": "OpenSSL 1.0.1e",
+                                        "product_id": "SSL",
+                                        "product_identification_helper": {
+                                            "purl": "pkg:generic/openssl@1.0.1e"
+                                        },
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                },
+            ],
+            "relationships": [
+                {
+                    "category": "installed_on",
+                    "product_reference": "SSL",
+                    "relates_to_product_reference": "EXG",
+                    "full_product_name": {
+                        "name": "OpenSSL 1.0.1e on ExGate 100 4.2.1",
+                        "product_id": "SSL-ON-EXG",
+                    },
+                }
+            ],
+        },
+        "vulnerabilities": [
+            {
+                "cve": "CVE-2014-0160",
+                "product_status": {status: ["SSL-ON-EXG"]},
+                **(
+                    {
+                        "flags": [
+                            {
+                                "label": "vulnerable_code_not_in_execute_path",
+                                "product_ids": ["SSL-ON-EXG"],
+                            }
+                        ],
+                        "threats": [
+                            {
+                                "category": "impact",
+                                "details": "The heartbeat extension is compiled out.",
+                                "product_ids": ["SSL-ON-EXG"],
+                            }
+                        ],
+                    }
+                    if status == "known_not_affected"
+                    else {}
+                ),
+            }
+        ],
+    }
+
+
+def test_csaf_vex_relationship_suppresses_only_the_platform_it_names(
+    store: Store, tmp_path: Path
+) -> None:
+    """The statement is about OpenSSL *installed on ExGate 100 4.2.1*: the relationship's
+    platform is checked against the inventory, so 4.2.1 is cleared and 4.2.0 (same OpenSSL)
+    and the router are not."""
+    _ingest(store, tmp_path, ("exc-vex.json", _csaf_vex("known_not_affected")))
+    result = exposure(store, "CVE-2014-0160")
+    assert _names(result.suppressed) == ["ExGate 100 4.2.1"]
+    (suppressed,) = result.suppressed
+    assert suppressed.suppressed_by is not None
+    assert suppressed.suppressed_by.source == "csaf:EXC-VEX-2014-001"
+    assert "vulnerable_code_not_in_execute_path" in (suppressed.suppressed_by.justification or "")
+    assert _names(result.builds) == ["Camera 2 3.1", "ExGate 100 4.2.0", "Router 5 1.0"]
+
+
+def test_positive_statement_with_a_platform_is_sure_only_on_that_platform(
+    store: Store, tmp_path: Path
+) -> None:
+    """'Affected as installed on ExGate 100 4.2.1' makes 4.2.1 surely affected; other builds
+    with the same OpenSSL remain exposed through NVD, and a build only this statement names
+    elsewhere would be possibly affected (never dropped)."""
+    paths = [tmp_path / "exc.json"]
+    paths[0].write_text(json.dumps(_csaf_vex("known_affected")))
+    assert ingest(store, [str(p) for p in paths]).ok
+    result = exposure(store, "CVE-2014-0160")
+    status = {f"{b.product.name} {b.version}": b.status for b in result.builds}
+    assert status["ExGate 100 4.2.1"] is ExposureStatus.AFFECTED
+    # Only the CSAF statement speaks here (no NVD record ingested): the OpenSSL 1.0.1e of
+    # 4.2.0 and the router is named, but not on the platform the statement requires.
+    assert status["ExGate 100 4.2.0"] is ExposureStatus.POSSIBLY_AFFECTED
+    assert status["Router 5 1.0"] is ExposureStatus.POSSIBLY_AFFECTED
+    (reason,) = next(b for b in result.builds if b.version == "4.2.0").reasons
+    assert reason.unconfirmed_condition is not None
+    assert "ExGate 100 4.2.1" in reason.unconfirmed_condition
+    assert reason.product_ref == "SSL-ON-EXG"
+
+
+@pytest.mark.parametrize("status", ["known_not_affected", "known_affected"])
+def test_rematch_applies_the_same_conditions(store: Store, tmp_path: Path, status: str) -> None:
+    from iotwarden.exposure.rematch import rematch
+
+    _ingest(store, tmp_path, ("exc-vex.json", _csaf_vex(status)))
+    single = exposure(store, "CVE-2014-0160")
+    batch = rematch(store).exposures["CVE-2014-0160"]
+    assert batch.affected == {
+        b.build_id for b in single.builds if b.status is ExposureStatus.AFFECTED
+    }
+    assert batch.possibly == {
+        b.build_id for b in single.builds if b.status is ExposureStatus.POSSIBLY_AFFECTED
+    }
+    assert batch.suppressed == {b.build_id for b in single.suppressed}

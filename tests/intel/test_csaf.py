@@ -339,9 +339,14 @@ def test_redhat_relationships_and_product_paths(advisories_dir: Path) -> None:
         assert entry.identity.vendor == "Red Hat"
         assert entry.identity.product == "telnet-1:0.17-65.el7_6.src"
         assert entry.ranges[0].constraints == (Constraint("=", "telnet-1:0.17-65.el7_6.src"),)
-        # one group per platform it relates to, each holding that one platform
+        # one group per platform it relates to, each naming that one platform: its label,
+        # then what an inventory can check (its CPE, its vendor and product name)
         assert entry.conditions == (
-            ("csaf:7Server-7.6.AUS Red Hat Enterprise Linux Server AUS (v. 7.6)",),
+            (
+                "csaf:7Server-7.6.AUS Red Hat Enterprise Linux Server AUS (v. 7.6)",
+                "cpe:/o:redhat:rhel_aus:7.6::server",
+                "product:Red Hat|Red Hat Enterprise Linux Server AUS (v. 7.6)|",
+            ),
         )
         (remediation,) = advisory.remediations
         assert remediation.category is RemediationCategory.VENDOR_FIX
@@ -394,7 +399,12 @@ def test_csaf_21_vulnerability_without_cve_gets_a_document_scoped_id(
     assert entry.status is AffectedStatus.UNDER_INVESTIGATION
     assert entry.identity.product == "Product A"
     assert entry.ranges[0].constraints == (Constraint("=", "1.0.0"),)
-    assert entry.conditions == (("csaf:CSAFPID-908070604 Example Company Product B 2024",),)
+    assert entry.conditions == (
+        (
+            "csaf:CSAFPID-908070604 Example Company Product B 2024",
+            "product:Example Company|Product B|2024",
+        ),
+    )
 
 
 # --- inline edge cases ------------------------------------------------------------------------
@@ -632,14 +642,15 @@ def test_relationship_chain_and_product_without_version() -> None:
     assert chain.identity.product == "Gateway"
     assert chain.ranges[0].constraints == (Constraint("=", "1.0"),)
     # every platform of the chain must hold: separate groups
-    assert chain.conditions == (("csaf:OS12 Example OS 12",), ("csaf:RACK",))
+    platform = ("csaf:OS12 Example OS 12", "cpe:2.3:o:example:os:12:*:*:*:*:*:*:*")
+    assert chain.conditions == (platform, ("csaf:RACK",))
     os12 = affected(advisory, "OS12")
     assert os12.identity.product == "Example OS 12"
     assert os12.identity.cpe == "cpe:2.3:o:example:os:12:*:*:*:*:*:*:*"
     assert os12.ranges == ()
     ghost = affected(advisory, "GHOST")
     assert ghost.identity.product is None
-    assert ghost.conditions == (("csaf:OS12 Example OS 12",),)
+    assert ghost.conditions == (platform,)
 
 
 def test_helper_purls_and_model_numbers() -> None:

@@ -132,3 +132,18 @@ def normalise_name(name: str | None) -> str | None:
         return None
     value = _NON_WORD.sub("_", name.strip().lower()).strip("_")
     return value or None
+
+
+#: A condition naming a device product by vendor, name and version (CSAF relationships):
+#: 'product:VENDOR|NAME|VERSION' (version may be empty or a range text).
+PRODUCT_CONDITION = "product:"
+
+
+def product_condition(vendor: str, name: str, version: str | None) -> str:
+    return f"{PRODUCT_CONDITION}{vendor}|{name}|{version or ''}"
+
+
+def split_product_condition(text: str) -> tuple[str, str, str]:
+    vendor, _, rest = text[len(PRODUCT_CONDITION) :].partition("|")
+    name, _, version = rest.partition("|")
+    return vendor, name, version

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from iotwarden.core.fleet import Criticality, ProductRef
-from iotwarden.core.models import AffectedStatus, RemediationCategory
+from iotwarden.core.models import RemediationCategory
 from iotwarden.exposure.matcher import (
     BuildExposure,
     ExposureStatus,
     MatchReason,
-    _matches,
     exposure,
 )
 from iotwarden.exposure.priority import Factor, Priority, prioritise
@@ -186,7 +185,7 @@ def build_alerts(store: Store, query: str) -> list[Alert]:
     result = exposure(store, query)
     ranked = prioritise(store, result)
     builds = {(b.product, b.version): b for b in result.builds}
-    refs = _product_refs_by_build(store, view, result.builds)
+    refs = _product_refs_by_build(result.builds)
     vulnerability = Vulnerability(
         query=view.query,
         ids=tuple(view.ids),
@@ -353,24 +352,13 @@ def _epss(view: VulnerabilityView) -> tuple[EpssSignal, ...]:
     )
 
 
-def _product_refs_by_build(
-    store: Store, view: VulnerabilityView, builds: Iterable[BuildExposure]
-) -> dict[int, set[tuple[str, str]]]:
-    """(source, product ref) of the affected statements each exposed build was matched by.
-
-    MatchReason does not carry the statement's product ref, so the statements that have one
-    are matched again (one query each; advisories name few products)."""
-    wanted = {b.build_id for b in builds}
+def _product_refs_by_build(builds: Iterable[BuildExposure]) -> dict[int, set[tuple[str, str]]]:
+    """(source, product ref) of the affected statements each exposed build was matched by."""
     out: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    positive = (AffectedStatus.AFFECTED, AffectedStatus.UNDER_INVESTIGATION)
-    with store.engine.connect() as conn:
-        for item in view.affected:
-            ref = item.value.identity.product_ref
-            if ref is None or item.value.status not in positive:
-                continue
-            for candidate, status in _matches(conn, item.value):
-                if status is not None and candidate.build_id in wanted:
-                    out[candidate.build_id].add((item.source, ref))
+    for build in builds:
+        for reason in build.reasons:
+            if reason.product_ref is not None:
+                out[build.build_id].add((reason.source, reason.product_ref))
     return out
 
 

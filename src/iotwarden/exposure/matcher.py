@@ -25,10 +25,12 @@ from iotwarden.core.ecosystems import purl_parts_for
 from iotwarden.core.errors import VersionError
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.identifiers import (
+    PRODUCT_CONDITION,
     IdentifierError,
     normalise_name,
     parse_cpe,
     parse_purl,
+    split_product_condition,
     split_purl,
 )
 from iotwarden.core.models import (
@@ -41,7 +43,7 @@ from iotwarden.core.models import (
     Score,
     VersionRange,
 )
-from iotwarden.core.versions import compare_versions, range_contains
+from iotwarden.core.versions import compare_versions, parse_range_text, range_contains
 from iotwarden.intel.view import Sourced, vulnerability_view
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -63,6 +65,11 @@ class MatchReason:
     ranges: str  # 'vers:generic/>=1.0.1|<1.0.1g'
     status: ExposureStatus
     fixed_versions: tuple[str, ...] = ()
+    #: The statement's own product reference (a CSAF product id), when it has one.
+    product_ref: str | None = None
+    #: The statement holds only where this holds ('on cpe:2.3:h:acme:r5') and the inventory
+    #: cannot confirm it: the build is then possibly, not surely, affected.
+    unconfirmed_condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,10 +285,11 @@ def exposure(store: Store, query: str) -> Exposure:
     ]
     builds: dict[int, BuildExposure] = {}
     cleared: set[tuple[int, str]] = set()
+    facts: dict[int, _BuildFacts] = {}
     with store.engine.connect() as conn:
         for item in positive:
-            _collect(conn, item, builds, cleared)
-        suppressions = _suppressions(conn, negative)
+            _collect(conn, item, builds, cleared, facts)
+        suppressions = _suppressions(conn, negative, facts)
         _drop_cleared(builds, cleared)
         _describe(conn, builds)
     exposed, suppressed = [], []
@@ -315,12 +323,18 @@ def _collect(
     item: Sourced[AffectedProduct],
     builds: dict[int, BuildExposure],
     cleared: set[tuple[int, str]],
+    facts: dict[int, _BuildFacts],
 ) -> None:
     entry = item.value
-    for candidate, status in _matches(conn, entry):
-        if status is None:
+    for candidate, verdict in _matches(conn, entry):
+        if verdict is None:
             cleared.add((candidate.build_id, candidate.matched))
             continue
+        status, unconfirmed = verdict, None
+        if entry.conditions and not conditions_hold(conn, entry, candidate.build_id, facts):
+            # "Affected when running on X": unconfirmed in the inventory is "possibly", never
+            # dropped (the safe direction for a positive statement).
+            status, unconfirmed = ExposureStatus.POSSIBLY_AFFECTED, _conditions_text(entry)
         build = builds.get(candidate.build_id)
         if build is None:
             build = builds[candidate.build_id] = BuildExposure(
@@ -336,8 +350,35 @@ def _collect(
                 ranges=_ranges_text(entry),
                 status=status,
                 fixed_versions=entry.fixed_versions,
+                product_ref=entry.identity.product_ref,
+                unconfirmed_condition=unconfirmed,
             )
         )
+
+
+def conditions_hold(
+    conn: Connection, entry: AffectedProduct, build_id: int, facts: dict[int, _BuildFacts]
+) -> bool:
+    """Does every condition group of the statement name something of this build?"""
+    if not entry.conditions:
+        return True
+    held = facts.get(build_id)
+    if held is None:
+        held = facts[build_id] = _build_facts(conn, build_id)
+    return all(any(held.satisfies(alt) for alt in group) for group in entry.conditions)
+
+
+def _conditions_text(entry: AffectedProduct) -> str:
+    return "on " + " and ".join(
+        " or ".join(_readable(alt) for alt in group) for group in entry.conditions
+    )
+
+
+def _readable(condition: str) -> str:
+    if condition.startswith(PRODUCT_CONDITION):
+        vendor, name, version = split_product_condition(condition)
+        return " ".join(x for x in (vendor, name, version) if x)
+    return condition
 
 
 def _drop_cleared(builds: dict[int, BuildExposure], cleared: set[tuple[int, str]]) -> None:
@@ -359,22 +400,18 @@ def _drop_cleared(builds: dict[int, BuildExposure], cleared: set[tuple[int, str]
 
 
 def _suppressions(
-    conn: Connection, negative: list[Sourced[AffectedProduct]]
+    conn: Connection, negative: list[Sourced[AffectedProduct]], facts: dict[int, _BuildFacts]
 ) -> dict[int, Suppression]:
     """Builds a not-affected or fixed statement covers (VEX, CSAF known_not_affected)."""
     out: dict[int, Suppression] = {}
-    facts: dict[int, _BuildFacts] = {}
     for item in negative:
         entry = item.value
         for candidate, status in _matches(conn, entry):
             if status is not ExposureStatus.AFFECTED:  # the statement's range must hold it
                 continue
-            held = facts.get(candidate.build_id)
-            if held is None:
-                held = facts[candidate.build_id] = _build_facts(conn, candidate.build_id)
             # "Not affected in product X": only where every condition names this build. A
             # condition we cannot check never clears a build (unsafe direction).
-            if all(any(held.satisfies(alt) for alt in group) for group in entry.conditions):
+            if conditions_hold(conn, entry, candidate.build_id, facts):
                 reason = entry.justification or entry.status.value.replace("_", " ")
                 out.setdefault(candidate.build_id, Suppression(item.source, reason))
     return out
@@ -395,7 +432,18 @@ class _BuildFacts:
             return self._purl(text)
         if text.startswith("cpe:"):
             return self._cpe(text)
+        if text.startswith(PRODUCT_CONDITION):
+            return self._product(text)
         return False
+
+    def _product(self, text: str) -> bool:
+        vendor, name, version = split_product_condition(text)
+        if (normalise_name(vendor), normalise_name(name)) != (self.vendor_norm, self.name_norm):
+            return False
+        if not version:
+            return True
+        verdict = range_contains(parse_range_text(version), self.version)
+        return verdict is True
 
     def _same_version(self, wanted: str | None, have: str | None) -> bool:
         if not wanted or wanted in ("*", "-"):

@@ -31,10 +31,10 @@ from iotwarden.core.identifiers import (
 from iotwarden.core.models import AffectedProduct, AffectedStatus, VersionRange
 from iotwarden.exposure.matcher import (
     ExposureStatus,
-    _build_facts,
     _BuildFacts,
     component_names_for,
     component_names_for_cpe,
+    conditions_hold,
     evaluate,
 )
 from iotwarden.store import schema as t
@@ -329,11 +329,12 @@ def rematch(store: Store, observer: RematchObserver | None = None) -> RematchRes
         facts: dict[int, _BuildFacts] = {}
         out: dict[str, VulnerabilityExposure] = {}
         for key, entries in positive.items():
-            found = _expose(index, entries, verdicts)
+            found = _expose(conn, index, entries, verdicts, facts)
             if found is None:
                 continue
             affected, possibly = found
-            suppressed = _suppress(conn, index, negative.get(key, ()), verdicts, facts)
+            matched = affected | possibly
+            suppressed = _suppress(conn, index, negative.get(key, ()), verdicts, facts) & matched
             affected -= suppressed
             possibly -= suppressed | affected
             if not affected and not possibly:
@@ -344,7 +345,7 @@ def rematch(store: Store, observer: RematchObserver | None = None) -> RematchRes
                 names=(key,),
                 affected=frozenset(affected),
                 possibly=frozenset(possibly),
-                suppressed=frozenset(suppressed & (found[0] | found[1])),
+                suppressed=frozenset(suppressed),
                 devices=sum(devices.get(b, 0) for b in builds),
                 internet_exposed=sum(exposed.get(b, 0) for b in builds),
             )
@@ -454,9 +455,11 @@ def _verdict(
 
 
 def _expose(
+    conn: Connection,
     index: ComponentIndex,
     entries: list[AffectedProduct],
     verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+    facts: dict[int, _BuildFacts],
 ) -> tuple[set[int], set[int]] | None:
     """Surely and possibly affected builds, with the matcher's clearing rule: a "possibly"
     gives way where another statement compared the same component version and cleared it."""
@@ -468,6 +471,15 @@ def _expose(
             status = _verdict(entry, version, verdicts)
             if status is None:
                 cleared[variant.matched].update(variant.builds)
+            elif entry.conditions:
+                # Affected only where the conditions hold: elsewhere possibly (as exposure()).
+                for build_id in variant.builds:
+                    if status is ExposureStatus.AFFECTED and conditions_hold(
+                        conn, entry, build_id, facts
+                    ):
+                        affected.add(build_id)
+                    else:
+                        possibly.append((variant.matched, (build_id,)))
             elif status is ExposureStatus.AFFECTED:
                 affected.update(variant.builds)
             else:
@@ -495,12 +507,6 @@ def _suppress(
             if _verdict(entry, version, verdicts) is not ExposureStatus.AFFECTED:
                 continue
             for build_id in variant.builds:
-                if not entry.conditions:
-                    out.add(build_id)
-                    continue
-                held = facts.get(build_id)
-                if held is None:
-                    held = facts[build_id] = _build_facts(conn, build_id)
-                if all(any(held.satisfies(alt) for alt in group) for group in entry.conditions):
+                if conditions_hold(conn, entry, build_id, facts):
                     out.add(build_id)
     return out

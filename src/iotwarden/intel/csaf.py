@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from iotwarden.core.cvss import score_vector
 from iotwarden.core.errors import DocumentError, VersionError
+from iotwarden.core.identifiers import product_condition
 from iotwarden.core.models import (
     Advisory,
     AdvisoryFormat,
@@ -450,7 +451,7 @@ class _DocumentReader:
         base = self.products.get(current)
         for link in reversed(chain):
             spec = derived[link]
-            conditions = tuple((self._condition(ref),) for ref in spec.relates_to)
+            conditions = tuple(self._condition(ref) for ref in spec.relates_to)
             if base is None:  # dangling component: keep what the relationship itself says
                 identity = ProductIdentity(
                     purl=spec.helper.purl,
@@ -472,9 +473,26 @@ class _DocumentReader:
                 )
             self.products[link] = base
 
-    def _condition(self, product_id: str) -> str:
+    def _condition(self, product_id: str) -> tuple[str, ...]:
+        """The alternatives that name the product a relationship depends on: its label, then
+        what the inventory can check (purl, CPE, vendor + product + version)."""
         name = self.names.get(product_id)
-        return f"csaf:{product_id} {name}" if name else f"csaf:{product_id}"
+        label = f"csaf:{product_id} {name}" if name else f"csaf:{product_id}"
+        held = self.products.get(product_id)
+        if held is None:
+            return (label,)
+        ident = held.identity
+        alternatives = [label]
+        if ident.purl:
+            alternatives.append(ident.purl)
+        if ident.cpe:
+            alternatives.append(ident.cpe)
+        if ident.vendor and ident.product:
+            version = held.version
+            if version is None and held.ranges:
+                version = held.ranges[0].raw or None
+            alternatives.append(product_condition(ident.vendor, ident.product, version))
+        return tuple(alternatives)
 
     def _refs(self, owner: JsonObject, path: str, ids_key: str = "product_ids") -> tuple[str, ...]:
         """product ids plus the products of the named groups, in order, without repeats."""
