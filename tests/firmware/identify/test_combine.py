@@ -204,3 +204,18 @@ def test_results_round_trip(tmp_path: Path) -> None:
     (component,) = identify_components(tmp_path, hits)
     assert IdentifiedComponent.from_dict(component.to_dict()) == component
     assert component.evidence[0].offset == 0
+
+
+def test_openwrt_kernel_package_and_module_vermagic_agree(tmp_path: Path) -> None:
+    binaries.write_opkg(
+        tmp_path, [{"Package": "kernel", "Version": "4.14.180-1-5f4a14a3e9a4af6e3ee5a0fa1c2bad2d"}]
+    )
+    hits = {"/lib/modules/4.14.180/nf_nat.ko": [_hit("linux_kernel", "4.14.180")]}
+    (kernel,) = identify_components(tmp_path, hits)
+    assert (kernel.name, kernel.version, kernel.source) == ("linux_kernel", "4.14.180", "opkg")
+    assert kernel.confidence is Confidence.HIGH and len(kernel.evidence) == 2
+
+
+def test_an_empty_or_missing_root_has_no_components(tmp_path: Path) -> None:
+    assert identify_components(tmp_path, {}) == ()
+    assert identify_components(tmp_path / "missing", {}) == ()

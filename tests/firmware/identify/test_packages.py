@@ -27,6 +27,7 @@ from tests.firmware import binaries
         ("2022.83-1+deb12u3", "2022.83"),
         ("2.36", "2.36"),
         ("2020-03-13-40b563b1-1", "2020-03-13-40b563b1"),
+        ("5.4.143-1-5f4a14a3e9a4af6e3ee5a0fa1c2bad2d", "5.4.143"),
     ],
 )
 def test_upstream_version(version: str, upstream: str) -> None:

@@ -92,4 +92,4 @@ def test_other_strings_do_not(text: str) -> None:
 
 
 def test_the_catalogue_version_changes_with_the_data() -> None:
-    assert re.fullmatch(r"[0-9.]+\+[0-9a-f]{12}", SIGNATURES_VERSION)
+    assert re.fullmatch(r"[0-9.]+\+[0-9a-f]{12}\.r\d+", SIGNATURES_VERSION)

@@ -46,6 +46,9 @@ def upstream_version(version: str) -> str:
     """The upstream release inside a package version: no epoch, no packaging revision, no
     repack marker ('1:1.2.13.dfsg-1' -> '1.2.13', '1.1.1k-1' -> '1.1.1k')."""
     value = version.strip()
+    # OpenWrt's kernel package: '5.4.143-1-5f4a14a3e9a4af6e3ee5a0fa1c2bad2d' (release, build
+    # number, hash of the kernel configuration).
+    value = re.sub(r"-\d+-[0-9a-f]{32}$", "", value)
     epoch, sep, rest = value.partition(":")
     if sep and epoch.isdigit():
         value = rest

@@ -39,16 +39,21 @@ def _raw() -> bytes:
     return (resources.files("iotwarden") / "data" / "firmware" / DATA_FILE).read_bytes()
 
 
+#: Bump when ``scan_content`` reports differently for the same catalogue (its hits are cached).
+ENGINE_REVISION = 2
+
+
 def _catalogue_version() -> str:
     # Read without parsing: a broken catalogue must not break importing the package (it is
     # reported, with its reason, when the signatures are first used).
     raw = _raw()
     found = re.search(rb'^version:\s*"?([A-Za-z0-9._-]+)', raw, re.MULTILINE)
     declared = found.group(1).decode() if found else "0"
-    return f"{declared}+{hashlib.sha256(raw).hexdigest()[:12]}"
+    return f"{declared}+{hashlib.sha256(raw).hexdigest()[:12]}.r{ENGINE_REVISION}"
 
 
-#: Names the signature catalogue in use; changes whenever the data file changes (cache key).
+#: Names the signature catalogue and scanner in use; changes whenever the data file changes or
+#: the engine revision is bumped (the key of cached per-file hits).
 SIGNATURES_VERSION: str = _catalogue_version()
 
 # A version a signature may report: digits first, at most four dotted parts, and only the
