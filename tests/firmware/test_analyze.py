@@ -90,6 +90,9 @@ def test_a_squashfs_image_is_extracted_walked_identified_and_checked(
     assert len(analysis.image.sha256 or "") == 64
     assert analysis.extraction.steps, "the extraction steps are reported"
     assert len(analysis.rootfs) == 1
+    # The temporary work folder is gone after the analysis: paths in it are shown relative.
+    assert not analysis.rootfs[0].path.startswith("/")
+    assert analysis.work_dir is None
     assert component(analysis, "openssl") == (
         "1.0.1e",
         {"/usr/lib/libcrypto.so.1.0.0", "/usr/lib/libssl.so.1.0.0"},
@@ -235,6 +238,21 @@ def test_links_out_of_the_tree_are_not_followed_and_special_files_are_skipped(
     assert not [c for c in analysis.components if c.name == "openssl"]
 
 
+def test_a_file_name_that_is_not_utf8_is_analysed_and_reported_escaped(tmp_path: Path) -> None:
+    from iotwarden.report.firmware import dumps
+
+    fs = RootFS(tmp_path / "rootfs")
+    (fs.root / "bin").mkdir()
+    Path(os.fsdecode(os.path.join(os.fsencode(fs.root / "bin"), b"busybox\xff"))).write_bytes(
+        BUSYBOX
+    )
+
+    analysis = analyze_image(fs.root)
+
+    assert component(analysis, "busybox") == ("1.19.4", {"/bin/busybox\\xff"})
+    assert "/bin/busybox\\\\xff" in dumps(analysis).encode("utf-8").decode("utf-8")
+
+
 def test_a_file_larger_than_the_read_limit_is_analysed_up_to_it(tmp_path: Path) -> None:
     fs = RootFS(tmp_path / "rootfs")
     fs.file("/bin/busybox", BUSYBOX + b"\x00" * 4096 + OPENSSL, mode=0o755)
@@ -283,6 +301,33 @@ def test_worker_processes_give_the_same_results(
     assert pooled.components == single.components
     assert pooled.findings == single.findings
     assert pooled.files.analysed == single.files.analysed == 7
+
+
+@pytest.mark.parametrize(
+    ("workers", "files", "size", "expected"),
+    [
+        (None, 1500, 24 * 1024 * 1024, 0),  # measured: one process is faster here
+        (None, 5000, 512 * 1024 * 1024, 2),
+        (0, 5000, 512 * 1024 * 1024, 0),
+        (2, 10, 512 * 1024 * 1024, 0),  # too few files to share
+        (3, 100, 1024, 3),
+    ],
+)
+def test_worker_processes_only_when_there_is_enough_to_share(
+    workers: int | None, files: int, size: int, expected: int
+) -> None:
+    options = AnalysisOptions(workers=workers)
+
+    assert analyze_mod._workers(options, files, size) == expected
+
+
+def test_a_kept_work_folder_is_named_in_the_result(tree: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+
+    analysis = analyze_image(tree, options=AnalysisOptions(work_dir=work))
+
+    assert analysis.work_dir == str(work)
+    assert work.is_dir()
 
 
 class Recorder:
