@@ -115,8 +115,13 @@ def _univers_version(scheme: str, version: str) -> object:
         raise VersionError(f"{version!r} is not a valid {scheme} version: {e}") from e
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def compare_versions(scheme: str, a: str, b: str) -> int:
-    """-1, 0 or 1. Raises VersionError when either is not a version of ``scheme``."""
+    """-1, 0 or 1. Raises VersionError when either is not a version of ``scheme``.
+
+    Cached: a fleet carries few distinct versions of a component and advisories bound their
+    ranges with the same releases, so a batch rematch compares the same pairs again and again.
+    """
     if _univers_class(scheme) is not None:
         va, vb = _univers_version(scheme, a), _univers_version(scheme, b)
         with contextlib.suppress(TypeError, ValueError, AttributeError):
@@ -296,6 +301,11 @@ def _earlier(scheme: str, a: str, b: str) -> bool:
 
 
 def _sorted(constraints: Sequence[Constraint], scheme: str) -> tuple[Constraint, ...]:
+    return _sorted_cached(tuple(constraints), scheme)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sorted_cached(constraints: tuple[Constraint, ...], scheme: str) -> tuple[Constraint, ...]:
     if len(constraints) < 2:
         return tuple(constraints)
     try:
