@@ -249,7 +249,22 @@ def test_unblob_extracts_a_vendor_lzma_flash_dump_through_our_sasquatch(
 
 @pytest.mark.usefixtures("with_unblob")
 def test_what_unblob_cannot_open_goes_to_the_builtin_handlers(tmp_path: Path, rootfs: Path) -> None:
-    image = images.tar(rootfs, tmp_path / "rootfs.tar.gz", compression="gz")
+    # A flash dump (so it needs carving: unblob's job) whose rootfs is a .tar.gz, which unblob
+    # cannot open here without 7z.
+    archive = images.tar(rootfs, tmp_path / "rootfs.tar.gz", compression="gz")
+    image = _write(
+        tmp_path / "flash.bin", images.raw_flash_dump(images.fake_kernel(), archive.read_bytes())
+    )
     result = extract(image, tmp_path / "work")
     assert_rootfs(result)
     assert result.extractors[0] == "unblob"
+
+
+@pytest.mark.usefixtures("with_unblob")
+def test_a_whole_squashfs_skips_unblob(tmp_path: Path, rootfs: Path) -> None:
+    """One container filling the file needs no carving: the built-in handler opens it
+    directly (unblob's start-up and scan cost seconds)."""
+    image = images.squashfs(rootfs, tmp_path / "root.sqfs", compression="gzip")
+    result = extract(image, tmp_path / "work")
+    assert_rootfs(result)
+    assert "unblob" not in result.extractors

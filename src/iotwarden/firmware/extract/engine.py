@@ -266,7 +266,7 @@ class _ChildRun:
 
     def run(self) -> None:
         tool = unblob.find_unblob() if os.environ.get(UNBLOB_SWITCH, "1") != "0" else None
-        if tool is not None:
+        if tool is not None and not self._whole_known_container():
             found, retry = unblob.run_unblob(
                 tool, self.image, self.out, self.workdir, self.limits, self.budget,
                 self.deadline, self.send,
@@ -276,6 +276,16 @@ class _ChildRun:
                 self.file(path, path.parent, depth=1, in_filesystem=False)
             return
         self.file(self.image, self.out, depth=0, in_filesystem=False)
+
+    def _whole_known_container(self) -> bool:
+        """Is the image one container the built-in handlers recognise at offset 0 and that
+        fills the file (a SquashFS, a tar, a uImage, ...)? Then unblob, whose start-up and
+        carving pass cost seconds, has nothing to add: it is for images that need carving."""
+        try:
+            hits = formats.identify(self.image, carve=True)
+        except OSError:
+            return False
+        return len(hits) == 1 and hits[0].offset == 0
 
     def context(self) -> Context:
         tools = os.pathsep.join(
