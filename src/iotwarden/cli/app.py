@@ -11,6 +11,7 @@ from rich.console import Console
 
 from iotwarden import __version__
 from iotwarden.cli import alerts as alerts_cmd
+from iotwarden.cli import assess as assess_cmd
 from iotwarden.cli import baseline as baseline_cmd
 from iotwarden.cli import demo as demo_cmd
 from iotwarden.cli import exposure as exposure_cmd
@@ -38,6 +39,7 @@ app.add_typer(intel_cmd.app, name="intel")
 app.add_typer(fleet_cmd.app, name="fleet")
 app.add_typer(firmware_cmd.app, name="firmware")
 app.add_typer(baseline_cmd.app, name="baseline")
+app.add_typer(assess_cmd.app, name="assess")
 app.command("demo")(demo_cmd.demo)
 app.command("exposure")(exposure_cmd.exposure_command)
 app.command("situation")(situation_cmd.situation_command)
