@@ -1082,7 +1082,6 @@ class ImageSpec:
     layout: Callable[[ImageBuilder], None]
     pack: Callable[[Path, Path], Packed]
     clean: bool = False
-    needs_debian: bool = False
 
 
 def _fs(tool: Callable[[Path, Path], Path]) -> Callable[[Path, Path], Packed]:
@@ -1116,7 +1115,7 @@ SPECS: tuple[ImageSpec, ...] = (
               _sqfs("gzip")),
     ImageSpec("camera.jffs2", "camera", "JFFS2 (little-endian)", camera, _fs(images.jffs2)),
     ImageSpec("dvr.cpio", "dvr", "cpio (newc, initramfs)", dvr, _fs(images.cpio_newc)),
-    ImageSpec("gateway.ext4", "gateway", "ext4", _gateway_layout, pack_ext4, needs_debian=True),
+    ImageSpec("gateway.ext4", "gateway", "ext4", _gateway_layout, pack_ext4),
     ImageSpec("hub.uimage", "hub", "uImage (filesystem) around SquashFS (lzo)", hub, pack_uimage),
     ImageSpec("nas-flash.bin", "nas", "raw flash dump (U-Boot, uImage kernel, SquashFS lz4)",
               nas, pack_flash),
