@@ -759,11 +759,17 @@ def _firmware_items(
         for a in cap.automatic
         if a.source is EvidenceSource.FIRMWARE_FINDING and a.effect is EvidenceEffect.REFUTES
     ]
+    already = {i.ref for i in items if i.kind is EvidenceKind.FIRMWARE_CHECK}
     covering = [
         c
         for c in coverage
-        if any(a.matches(i) for a in patterns for i in c.finding_ids)
-        or (cap.id in c.capabilities and not any(_supports_match(cap, i) for i in c.finding_ids))
+        if c.name not in already
+        and (
+            any(a.matches(i) for a in patterns for i in c.finding_ids)
+            or (
+                cap.id in c.capabilities and not any(_supports_match(cap, i) for i in c.finding_ids)
+            )
+        )
     ]
     if covering and firmware.checks and not refuted:
         ran = [c for c in covering if (r := firmware.check(c.name)) is not None and r.completed]
@@ -837,38 +843,43 @@ def _firmware_items(
 
 
 def _update_facts(cap: Capability, firmware: FirmwareEvidence) -> list[EvidenceItem]:
-    """The updates check's facts (mechanisms seen, those verifying signatures) are the positive
-    evidence the catalog's 'IW-FW-UPDATE-* supports update-mechanism' entry stands for."""
-    if not any(
-        a.source is EvidenceSource.FIRMWARE_FINDING
-        and a.effect is EvidenceEffect.SUPPORTS
+    """The updates check's facts (mechanisms seen, those verifying signatures): the positive
+    evidence the catalog's 'IW-FW-UPDATE-* supports update-mechanism' entry stands for, and
+    what supports the capabilities a missing signature refutes."""
+    entries = [
+        a
+        for a in cap.automatic
+        if a.source is EvidenceSource.FIRMWARE_FINDING
         and a.match
         and a.match.startswith("IW-FW-UPDATE-")
-        for a in cap.automatic
-    ):
-        return []
+    ]
     record = firmware.check("updates")
-    if record is None or not record.completed:
+    if not entries or record is None or not record.completed:
         return []
     mechanisms = [str(m) for m in record.facts.get("mechanisms", ()) or ()]
     signed = [str(m) for m in record.facts.get("signed", ()) or ()]
-    if mechanisms:
-        detail = "update mechanism(s) in the image: " + ", ".join(mechanisms)
-        if signed:
-            detail += f" (signature verification: {', '.join(signed)})"
+    if any(a.effect is EvidenceEffect.SUPPORTS for a in entries):
+        if mechanisms:
+            detail = "update mechanism(s) in the image: " + ", ".join(mechanisms)
+            if signed:
+                detail += f" (signature verification: {', '.join(signed)})"
+            return [EvidenceItem(EvidenceKind.FIRMWARE_CHECK, Bearing.SUPPORTS, "updates", detail)]
+        return [
+            EvidenceItem(
+                EvidenceKind.FIRMWARE_CHECK,
+                Bearing.REFUTES,
+                "updates",
+                "no update mechanism found in the image (opkg, sysupgrade, SWUpdate, RAUC, "
+                "Mender, fwupd, OSTree, APT or a vendor tool)",
+                severity=Severity.MEDIUM,
+                remediation="Provide a secure update mechanism (e.g. signed sysupgrade, "
+                "SWUpdate, RAUC).",
+            )
+        ]
+    if signed:
+        detail = "update signature verification in the image: " + ", ".join(signed)
         return [EvidenceItem(EvidenceKind.FIRMWARE_CHECK, Bearing.SUPPORTS, "updates", detail)]
-    return [
-        EvidenceItem(
-            EvidenceKind.FIRMWARE_CHECK,
-            Bearing.REFUTES,
-            "updates",
-            "no update mechanism found in the image (opkg, sysupgrade, SWUpdate, RAUC, Mender, "
-            "fwupd, OSTree, APT or a vendor tool)",
-            severity=Severity.MEDIUM,
-            remediation="Provide a secure update mechanism (e.g. signed sysupgrade, SWUpdate, "
-            "RAUC).",
-        )
-    ]
+    return []  # the missing signature is a finding, counted above
 
 
 def _probe_items(cap: Capability, probes: Sequence[ProbeResult]) -> list[EvidenceItem]:

@@ -441,8 +441,9 @@ def _subject(data: Any, problems: list[tuple[str, str]]) -> Subject | None:
             values[key] = text or None
         else:
             problems.append((f"subject.{key}", f"expected text, got {_type_name(value)}"))
+    reported = {field for field, _ in problems}
     for name, (required, _) in spec.items():
-        if required and not values.get(name):
+        if required and not values.get(name) and f"subject.{name}" not in reported:
             problems.append((f"subject.{name}", "required: not answered"))
     if not values.get("manufacturer") or not values.get("product"):
         return None
