@@ -118,8 +118,8 @@ def test_assess_text_output_is_the_matrix_verdicts_and_priorities(
     text = result.stdout
     assert "Assessment of Example Devices Ltd ExCam 200 2.4.1 as of 2025-06-01" in text
     assert "Conformity matrix" in text
-    assert "5.1-1 ✗" in text
-    assert "1 ✗" in text
+    assert "5.1-1\u00a0✗" in text
+    assert "1\u00a0✗" in text
     assert "Verdicts" in text and "uk-psti" in text
     assert "Fix first" in text
     assert "eu-cra" not in text  # only the chosen frameworks
@@ -216,3 +216,17 @@ def test_bad_input_exits_1_naming_it(
     result = run(runner, db_url, *args, "--today", TODAY)
     assert result.exit_code == 1, result.stdout
     assert message in " ".join(result.stderr.split())
+
+
+def test_text_output_shows_missing_evidence_and_prints_declared_text_verbatim(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    data = complete_declarations(load_catalogs(), **{"logging.security_events": None})
+    data["subject"]["product"] = "Cam [bold]X[/] 2"  # rich markup in input is shown as text
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = ok(run(runner, db_url, "--declarations", str(path), "--today", TODAY))
+    assert "Assessment of Example Devices Ltd Cam [bold]X[/] 2 2.4.1" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "security-logging" in line)
+    assert "? not-evidenced" in row
+    assert "I.2.l\u00a0◐" in row  # logging not evidenced, monitoring declared: partial

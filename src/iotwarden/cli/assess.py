@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from iotwarden.baseline import BaselineError, Catalogs, load_catalogs, oscal
@@ -49,13 +50,15 @@ _STYLE = {
     Result.FAIL: "bold red",
     Result.PARTIAL: "yellow",
     Result.NOT_APPLICABLE: "dim",
-    Result.NOT_EVIDENCED: "",
+    Result.NOT_EVIDENCED: "default",
 }
 _VERDICT_STYLE = {
     Verdict.PASS: "bold green",
     Verdict.FAIL: "bold red",
     Verdict.INCOMPLETE: "yellow",
 }
+#: Framework columns per matrix table in the text output.
+MATRIX_COLUMNS = 4
 #: Priorities listed in the text output (all are in --json).
 SHOWN_PRIORITIES = 8
 
@@ -285,37 +288,47 @@ def render_assessment(out: Console, result: Assessment) -> None:
     """The matrix, the verdicts and the top priorities, for people."""
     data = conformity.matrix(result)
     out.print(
-        f"[bold]Assessment of {result.subject or 'an unnamed product'}[/] as of "
+        f"[bold]Assessment of {escape(result.subject or 'an unnamed product')}[/] as of "
         f"{result.assessed_on.isoformat()}",
         highlight=False,
     )
     if result.firmware is not None:
         fw = result.firmware
         out.print(
-            f"Firmware: {fw.source} ({len(fw.findings)} findings, {len(fw.components)} components)",
+            f"Firmware: {escape(fw.source)} ({len(fw.findings)} findings, "
+            f"{len(fw.components)} components)",
             highlight=False,
         )
     answered = sum(
         1 for a in result.declarations.answers.values() if a.status.value != "unanswered"
     )
     out.print(
-        f"Declarations: {result.declarations.source or 'none'} ({answered} answers, "
+        f"Declarations: {escape(result.declarations.source or 'none')} ({answered} answers, "
         f"{len(result.declarations.facts)} facts). Probe results: {len(result.probes)}.",
         highlight=False,
     )
-    table = Table(title="Conformity matrix", title_justify="left")
-    table.add_column("capability")
-    table.add_column("result")
-    for f in data["frameworks"]:
-        table.add_column(f["title"])
-    for row in data["rows"]:
-        res = Result(row["result"])
-        table.add_row(
-            row["capability"],
-            f"[{_STYLE[res]}]{conformity.RESULT_MARK[res]} {res.value}[/]",
-            *(conformity.cell_text(row["cells"][f["id"]]) for f in data["frameworks"]),
-        )
-    out.print(table)
+    # More than a few framework columns do not fit a terminal: the matrix is split into
+    # tables of MATRIX_COLUMNS frameworks each, with the same rows.
+    frameworks = data["frameworks"]
+    chunks = [
+        frameworks[i : i + MATRIX_COLUMNS] for i in range(0, len(frameworks), MATRIX_COLUMNS)
+    ] or [[]]
+    widest = max((len(row["capability"]) for row in data["rows"]), default=10)
+    for n, chunk in enumerate(chunks, 1):
+        title = "Conformity matrix" + (f" ({n}/{len(chunks)})" if len(chunks) > 1 else "")
+        table = Table(title=title, title_justify="left")
+        table.add_column("capability", min_width=widest, no_wrap=True)
+        table.add_column("result", no_wrap=True)
+        for f in chunk:
+            table.add_column(escape(f["title"]), overflow="fold")
+        for row in data["rows"]:
+            res = Result(row["result"])
+            table.add_row(
+                escape(row["capability"]),
+                f"[{_STYLE[res]}]{conformity.RESULT_MARK[res]} {res.value}[/]",
+                *(escape(conformity.cell_text(row["cells"][f["id"]])) for f in chunk),
+            )
+        out.print(table)
     legend = ", ".join(f"{m} {r}" for r, m in data["legend"].items())
     out.print(f"Legend: {legend}", highlight=False)
     verdicts = Table(title="Verdicts", title_justify="left")
@@ -323,9 +336,9 @@ def render_assessment(out: Console, result: Assessment) -> None:
         verdicts.add_column(col)
     for f in result.frameworks:
         verdicts.add_row(
-            f.framework + ("" if f.verified else " [dim](unverified)[/]"),
+            escape(f.framework) + ("" if f.verified else " [dim](unverified)[/]"),
             f"[{_VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]",
-            f.summary,
+            escape(f.summary),
         )
     out.print(verdicts)
     if result.priorities:
@@ -337,11 +350,11 @@ def render_assessment(out: Console, result: Assessment) -> None:
         for p in result.priorities[:SHOWN_PRIORITIES]:
             top.add_row(
                 str(p.rank),
-                p.capability,
+                escape(p.capability),
                 f"[{_STYLE[p.result]}]{p.result.value}[/]",
                 str(p.mandatory_requirements),
                 str(p.frameworks),
-                "; ".join(p.actions[:2]),
+                escape(p.actions[0] if p.actions else ""),
             )
         out.print(top)
         if len(result.priorities) > SHOWN_PRIORITIES:
@@ -351,4 +364,4 @@ def render_assessment(out: Console, result: Assessment) -> None:
                 highlight=False,
             )
     for note in result.notes:
-        out.print(f"[dim]note: {note}[/]", highlight=False)
+        out.print(f"[dim]note: {escape(note)}[/]", highlight=False)

@@ -83,7 +83,8 @@ def matrix(assessment: Assessment) -> dict[str, Any]:
 
 def cell_text(cell: list[dict[str, str]]) -> str:
     """'5.1-1 ✗, 5.1-2 –': a cell as plain text."""
-    return ", ".join(f"{x['id']} {RESULT_MARK[Result(x['result'])]}" for x in cell)
+    # A no-break space keeps each id with its mark when a narrow column wraps.
+    return ", ".join(f"{x['id']}\u00a0{RESULT_MARK[Result(x['result'])]}" for x in cell)
 
 
 def _e(value: object) -> str:
