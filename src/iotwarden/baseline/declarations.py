@@ -633,8 +633,3 @@ def _days(q: Question, value: Any, expected: str, bad: Any) -> Answer | None:
         bad(f"expected {expected} (0-3650), got {_type_name(value)}")
         return None
     return Answer(q.key, AnswerStatus.AFFIRMED, whole)
-
-
-def answer_kinds(catalogs: Catalogs) -> Mapping[str, AnswerKind]:
-    """Key -> kind, for renderers that format answers."""
-    return {q.key: q.kind for q in questionnaire(catalogs)}
