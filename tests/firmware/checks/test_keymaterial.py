@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from iotwarden.firmware.checks import KeyKind, KeyMaterial, find_key_material
+from tests.firmware import binaries
 from tests.firmware.rootfs import (
     certificate,
     der_certificate,
@@ -102,7 +105,9 @@ def test_public_keys_are_found_as_such() -> None:
 
 def test_garbage_and_damaged_blocks() -> None:
     assert find_key_material(os.urandom(200_000)) == ()
-    damaged = b"-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all\n-----END RSA PRIVATE KEY-----\n"
+    # Base64 that is no key (a key cut short, or scrambled): still a private key, unparsed.
+    body = base64.encodebytes(der_private(RSA_1024)[:200])
+    damaged = b"-----BEGIN RSA PRIVATE KEY-----\n" + body + b"-----END RSA PRIVATE KEY-----\n"
     (found,) = find_key_material(damaged)
     assert found.kind is KeyKind.PRIVATE_KEY and found.error is not None
     # Truncated DER: the announced length runs past the end of the file.
@@ -113,7 +118,11 @@ def test_hostile_pem_markers() -> None:
     # BEGIN lines without END lines, in bulk: bounded work, nothing found.
     assert find_key_material(b"-----BEGIN CERTIFICATE-----\n" * 50_000) == ()
     # An unknown armour is not key material; a PGP private key is, even unparsed.
-    pgp = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----\n"
+    pgp = (
+        b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v1\n\n"
+        + base64.encodebytes(b"\x95\x03\x98\x04" + bytes(range(120)))
+        + b"=twTO\n-----END PGP PRIVATE KEY BLOCK-----\n"
+    )
     other = b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"
     (found,) = find_key_material(other + pgp)
     assert found.kind is KeyKind.PRIVATE_KEY and found.label == "PGP PRIVATE KEY BLOCK"
@@ -123,3 +132,65 @@ def test_hostile_pem_markers() -> None:
 def test_round_trip() -> None:
     for item in find_key_material(pem_private(EC_256) + pem_certificate(sha1_signed(RSA_1024))):
         assert KeyMaterial.from_dict(item.to_dict()) == item
+
+
+# Dropbear's keyimport.c keeps the PEM markers as format strings; Debian's dropbearconvert
+# carries them in .rodata in this order, with the program's messages in between (one literal
+# with NUL separators keeps gcc from reordering them).
+DROPBEAR_TEMPLATES = "\0".join(
+    [
+        "-----BEGIN DSA PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+        "Encrypted keys are not supported. Please convert with ssh-keygen first",
+        "Error: Unrecognised key type",
+        "-----END DSA PRIVATE KEY-----\n",
+        "-----END RSA PRIVATE KEY-----\n",
+        "-----END OPENSSH PRIVATE KEY-----\n",
+    ]
+)
+
+
+def test_pem_markers_kept_as_templates_in_a_program_are_no_key(tmp_path: Path) -> None:
+    binaries.tool_or_skip("gcc")
+    program = binaries.compile_program([DROPBEAR_TEMPLATES], tmp_path / "dropbearconvert")
+    data = program.read_bytes()
+    begin = data.find(b"-----BEGIN DSA PRIVATE KEY-----\n")
+    assert 0 < begin < data.find(b"-----END DSA PRIVATE KEY-----\n")
+    assert find_key_material(data) == ()
+
+
+def test_marker_pairs_without_a_base64_body_are_no_key() -> None:
+    no_body = b"-----BEGIN RSA PRIVATE KEY-----\n\x00-----END RSA PRIVATE KEY-----\n\x00"
+    placeholder = (
+        b"-----BEGIN PRIVATE KEY-----\n<paste the device key here>\n-----END PRIVATE KEY-----\n"
+    )
+    # Base64 text, but too short to hold any key or certificate.
+    short = (
+        b"-----BEGIN CERTIFICATE-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOC\n-----END CERTIFICATE-----\n"
+    )
+    assert find_key_material(no_body + placeholder + short) == ()
+
+
+def test_a_template_before_a_real_key_does_not_hide_it() -> None:
+    template = b"-----BEGIN EC PRIVATE KEY-----\n\x00usage: keytool [-f file]\x00"
+    (found,) = find_key_material(template + pem_private(EC_256))
+    assert found.offset == len(template) and found.error is None
+    assert (found.algorithm, found.key_size) == ("ec", 256)
+
+
+def test_keys_with_pem_headers_and_keys_inside_json_strings() -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    encrypted = RSA_1024.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(b"vendor"),
+    )
+    assert b"Proc-Type: 4,ENCRYPTED" in encrypted
+    escaped = pem_private(EC_256).replace(b"\n", b"\\n")
+    config = b'{"cloud": {"key": "' + escaped + b'"}}\n'
+    first, second = find_key_material(encrypted + config)
+    assert (first.label, first.encrypted, first.error) == ("RSA PRIVATE KEY", True, None)
+    assert (second.algorithm, second.public_key_sha256) == ("ec", public_sha256(EC_256))
+    assert second.offset == len(encrypted) + len(b'{"cloud": {"key": "')

@@ -117,25 +117,7 @@ def test_every_planted_weakness_is_found(
     assert score.recall == 1.0
 
 
-@pytest.mark.parametrize(
-    "profile",
-    [
-        pytest.param(
-            profile,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "src bug: iotwarden.firmware.checks.keymaterial reports PEM marker strings "
-                    "in a program (Debian's dropbearconvert keeps '-----BEGIN DSA PRIVATE "
-                    "KEY-----' / '-----END ...' as format templates) as an unparsed private key"
-                ),
-            ),
-        )
-        if profile == "gateway"
-        else profile
-        for profile in PROFILES
-    ],
-)
+@pytest.mark.parametrize("profile", PROFILES)
 def test_no_finding_that_was_not_planted(
     profile: str, corpus: Corpus, analyses: dict[str, FirmwareAnalysis]
 ) -> None:
@@ -221,13 +203,6 @@ def test_cli_json_report_of_the_camera_image(
 # --- what the corpus found in src (strict xfails: they pass once the owner fixes them) ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "src bug: iotwarden.firmware.checks.keymaterial takes the PEM marker strings a program "
-        "keeps as format templates (dropbear's keyimport.c) for an unparsed private key"
-    ),
-)
 def test_pem_marker_templates_in_a_program_are_not_a_private_key(tmp_path: Path) -> None:
     root = tmp_path / "rootfs"
     # The markers as dropbear's keyimport.c keeps them: adjacent in .rodata, with the

@@ -20,7 +20,7 @@ from iotwarden.firmware.model import Finding, FirmwareError, IdentifiedComponent
 
 #: Version of the content-only logic (``inspect_elf``, ``find_key_material``): part of the
 #: per-file cache key, bump it whenever what they return for the same bytes changes.
-CHECKS_VERSION = "1"
+CHECKS_VERSION = "2"
 
 _T = TypeVar("_T")
 

@@ -29,6 +29,17 @@ MAX_PEM_BLOCKS = 2048
 _PEM_BEGIN = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]{1,40})-----")
 #: A PEM block's END marker must follow within this many bytes (a 16k-bit RSA key is ~12 KB).
 _PEM_MAX_BODY = 65536
+#: Base64 characters a PEM body needs to hold anything we report: the smallest is an Ed25519
+#: SubjectPublicKeyInfo (44 bytes, 60 characters); an Ed25519 PKCS#8 key takes 64.
+MIN_PEM_BODY_CHARS = 60
+# RFC 1421 headers (Proc-Type, DEK-Info) or OpenPGP armour headers (Version, Comment), ended
+# by a blank line, may come before the base64 text.
+_PEM_HEADERS = re.compile(
+    rb"[ \t]*\r?\n(?:[A-Za-z][A-Za-z0-9-]{0,63}:[^\r\n]{0,1024}\r?\n"
+    rb"(?:[ \t][^\r\n]{0,1024}\r?\n)*)+[ \t]*\r?\n"
+)
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]*")
+_WHITESPACE = b" \t\r\n\x0b\x0c"
 _PRIVATE_LABELS = {
     b"PRIVATE KEY",
     b"RSA PRIVATE KEY",
@@ -72,7 +83,11 @@ def find_key_material(data: bytes) -> tuple[KeyMaterial, ...]:
             end = data.find(end_marker, match.end(), match.end() + _PEM_MAX_BODY)
             if end < 0:
                 continue
-            block = data[match.start() : end + len(end_marker)]
+            # A program keeps the markers as templates with other strings between them
+            # (dropbear's keyimport.c): only base64 text between the markers is a key.
+            if not _is_base64_body(data[match.end() : end]):
+                continue
+            block = _unescaped(data[match.start() : end + len(end_marker)])
             item = _from_pem(label, block, match.start())
             if item is not None:
                 found.append(item)
@@ -82,6 +97,26 @@ def find_key_material(data: bytes) -> tuple[KeyMaterial, ...]:
 
 
 # -- PEM ---------------------------------------------------------------------------------
+def _unescaped(text: bytes) -> bytes:
+    """A key kept in a JSON, JavaScript or YAML string has its line breaks written as '\\n'
+    escapes: they are line breaks."""
+    if b"\\" not in text:
+        return text
+    return text.replace(b"\\r", b"\r").replace(b"\\n", b"\n")
+
+
+def _is_base64_body(body: bytes) -> bool:
+    """Whether the text between a BEGIN and an END marker can be a PEM body: optional headers,
+    then only base64 text, long enough to hold a key or a certificate."""
+    body = _unescaped(body)
+    headers = _PEM_HEADERS.match(body)
+    if headers is not None:
+        body = body[headers.end() :]
+    if _BASE64_TEXT.fullmatch(body) is None:
+        return False
+    return len(body.translate(None, _WHITESPACE)) >= MIN_PEM_BODY_CHARS
+
+
 def _from_pem(label: bytes, block: bytes, offset: int) -> KeyMaterial | None:
     text_label = label.decode("ascii")
     if label in _CERT_LABELS:
