@@ -352,11 +352,8 @@ def naive_affected(store: Any, query: str) -> tuple[set[int], list[tuple[Any, ..
 
     from iotwarden.core.identifiers import IdentifierError, parse_cpe, split_purl
     from iotwarden.core.models import AffectedStatus
-    from iotwarden.exposure.matcher import (
-        component_names_for,
-        component_names_for_cpe,
-        evaluate,
-    )
+    from iotwarden.exposure.index import component_names_for, component_names_for_cpe
+    from iotwarden.exposure.matcher import evaluate
     from iotwarden.intel.view import vulnerability_view
     from iotwarden.store import schema as t
 

@@ -11,12 +11,9 @@ builds found are then fanned out to their devices with indexed joins.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -44,6 +41,12 @@ from iotwarden.core.models import (
     VersionRange,
 )
 from iotwarden.core.versions import compare_versions, parse_range_text, range_contains
+from iotwarden.exposure.index import (
+    ComponentIndex,
+    ResidentFleet,
+    component_names_for,
+    component_names_for_cpe,
+)
 from iotwarden.intel.view import Sourced, vulnerability_view
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -113,37 +116,6 @@ class Exposure:
     @property
     def devices(self) -> int:
         return sum(b.devices for b in self.builds)
-
-
-# --- the alias table ------------------------------------------------------------------------
-
-
-@functools.cache
-def _aliases() -> tuple[dict[tuple[str, str], frozenset[str]], dict[str, frozenset[str]]]:
-    """(cpe vendor, product) -> component names, and component name -> all its names."""
-    text = (resources.files("iotwarden") / "data" / "component_aliases.json").read_text("utf-8")
-    by_cpe: dict[tuple[str, str], frozenset[str]] = {}
-    by_name: dict[str, frozenset[str]] = {}
-    for key, entry in json.loads(text)["components"].items():
-        names = frozenset(
-            {normalise_name(key) or key, *(normalise_name(n) or n for n in entry["names"])}
-        )
-        for cpe in entry["cpe"]:
-            vendor, product = cpe.split(":", 1)
-            by_cpe[(vendor, product)] = names
-        for name in names:
-            by_name[name] = names
-    return by_cpe, by_name
-
-
-def component_names_for_cpe(vendor: str, product: str) -> frozenset[str]:
-    names = _aliases()[0].get((vendor.lower(), product.lower()))
-    return names if names is not None else frozenset({normalise_name(product) or product})
-
-
-def component_names_for(name: str) -> frozenset[str]:
-    norm = normalise_name(name) or name.lower()
-    return _aliases()[1].get(norm, frozenset({norm}))
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -254,13 +226,27 @@ def _product_candidates(conn: Connection, entry: AffectedProduct) -> list[_Candi
     return out
 
 
+def _indexed_candidates(index: ComponentIndex, entry: AffectedProduct) -> list[_Candidate]:
+    """The same candidates as the two queries above, from a component index in memory."""
+    return [
+        _Candidate(build_id, how, variant.matched, version)
+        for how, version, variant in index.candidates(entry)
+        for build_id in variant.builds
+    ]
+
+
 def _matches(
-    conn: Connection, entry: AffectedProduct
+    conn: Connection, entry: AffectedProduct, index: ComponentIndex | None = None
 ) -> list[tuple[_Candidate, ExposureStatus | None]]:
     """Every candidate with its verdict (None: this statement clears it)."""
     found: list[tuple[_Candidate, ExposureStatus | None]] = []
     verdicts: dict[str | None, ExposureStatus | None] = {}  # once per distinct version
-    for candidate in _component_candidates(conn, entry) + _product_candidates(conn, entry):
+    candidates = (
+        _indexed_candidates(index, entry)
+        if index is not None
+        else _component_candidates(conn, entry) + _product_candidates(conn, entry)
+    )
+    for candidate in candidates:
         if candidate.version not in verdicts:
             verdicts[candidate.version] = evaluate(entry.ranges, candidate.version)
         status = verdicts[candidate.version]
@@ -270,8 +256,11 @@ def _matches(
     return found
 
 
-def exposure(store: Store, query: str) -> Exposure:
-    """The builds and devices that the vulnerability or advisory ``query`` exposes."""
+def exposure(store: Store, query: str, fleet: ResidentFleet | None = None) -> Exposure:
+    """The builds and devices that the vulnerability or advisory ``query`` exposes.
+
+    With a resident ``fleet`` (a long-running matcher), candidates and device counts come from
+    memory; only the advisory's own records are read from the store."""
     view = vulnerability_view(store, query)
     positive = [
         a
@@ -287,11 +276,15 @@ def exposure(store: Store, query: str) -> Exposure:
     cleared: set[tuple[int, str]] = set()
     facts: dict[int, _BuildFacts] = {}
     with store.engine.connect() as conn:
+        index = fleet.index if fleet is not None else None
         for item in positive:
-            _collect(conn, item, builds, cleared, facts)
-        suppressions = _suppressions(conn, negative, facts)
+            _collect(conn, item, builds, cleared, facts, index)
+        suppressions = _suppressions(conn, negative, facts, index)
         _drop_cleared(builds, cleared)
-        _describe(conn, builds)
+        if fleet is not None:
+            _describe_resident(fleet, builds)
+        else:
+            _describe(conn, builds)
     exposed, suppressed = [], []
     for build in builds.values():
         held = suppressions.get(build.build_id)
@@ -324,9 +317,10 @@ def _collect(
     builds: dict[int, BuildExposure],
     cleared: set[tuple[int, str]],
     facts: dict[int, _BuildFacts],
+    index: ComponentIndex | None = None,
 ) -> None:
     entry = item.value
-    for candidate, verdict in _matches(conn, entry):
+    for candidate, verdict in _matches(conn, entry, index):
         if verdict is None:
             cleared.add((candidate.build_id, candidate.matched))
             continue
@@ -400,13 +394,16 @@ def _drop_cleared(builds: dict[int, BuildExposure], cleared: set[tuple[int, str]
 
 
 def _suppressions(
-    conn: Connection, negative: list[Sourced[AffectedProduct]], facts: dict[int, _BuildFacts]
+    conn: Connection,
+    negative: list[Sourced[AffectedProduct]],
+    facts: dict[int, _BuildFacts],
+    index: ComponentIndex | None = None,
 ) -> dict[int, Suppression]:
     """Builds a not-affected or fixed statement covers (VEX, CSAF known_not_affected)."""
     out: dict[int, Suppression] = {}
     for item in negative:
         entry = item.value
-        for candidate, status in _matches(conn, entry):
+        for candidate, status in _matches(conn, entry, index):
             if status is not ExposureStatus.AFFECTED:  # the statement's range must hold it
                 continue
             # "Not affected in product X": only where every condition names this build. A
@@ -534,6 +531,14 @@ def _describe(conn: Connection, builds: dict[int, BuildExposure]) -> None:
         ):
             builds[row.build_id].devices = int(row.devices)
             builds[row.build_id].internet_exposed = int(row.exposed or 0)
+
+
+def _describe_resident(fleet: ResidentFleet, builds: dict[int, BuildExposure]) -> None:
+    for build_id, build in builds.items():
+        build.product, build.version = fleet.builds[build_id]
+        start, end = fleet.slices.get(build_id, (0, 0))
+        build.devices = end - start
+        build.internet_exposed = fleet.internet_per_build.get(build_id, 0)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 from sqlalchemy import func, select
 
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.models import EpssScore, KevEntry, Score
+from iotwarden.exposure.index import ResidentFleet
 from iotwarden.exposure.matcher import ExposedDevice, Exposure, ExposureStatus
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -251,13 +252,18 @@ class Ranking(Sequence[Priority]):
 _GroupKey = tuple[ProductRef, str, str | None, str | None, str | None, Criticality | None, bool]
 
 
-def prioritise(store: Store, result: Exposure) -> Ranking:
+def prioritise(
+    store: Store, result: Exposure, fleet: ResidentFleet | None = None
+) -> Sequence[Priority]:
     """The exposure's device groups, each with its priority and factors, highest first.
 
     One columnar query over the exposed builds' devices; grouping in a dict; the formula
-    evaluated once per distinct (criticality, sector, exposure, status, size).
+    evaluated once per distinct (criticality, sector, exposure, status, size). With a resident
+    ``fleet`` the devices come from its columns instead (no query at all).
     """
     signals = Signals.of(result.scores, result.kev, result.epss, result.fix_available)
+    if fleet is not None:
+        return _resident_ranking(fleet, result, signals)
     by_build = {b.build_id: b for b in result.builds}
     held: dict[tuple[int, int | None, str | None, str | None, bool], list[str]] = {}
     d, p, o = t.devices, t.products, t.owners
@@ -306,5 +312,193 @@ def prioritise(store: Store, result: Exposure) -> Ranking:
         )
         group: _GroupKey = (build.product, build.version, owner, contact, sector, level, internet)
         out.append((score, band, factors, group, device_ids))
-    out.sort(key=lambda row: (-row[0], -len(row[4]), str(row[3][0]), row[3][1], row[3][2] or ""))
+    out.sort(key=_order)
     return Ranking(out)
+
+
+#: Criticality in ranking tie-breaks: unknown first, then low to critical.
+_LEVEL_ORDER: dict[Criticality | None, int] = {None: 0} | {
+    c: i + 1 for i, c in enumerate(Criticality)
+}
+
+
+def _order(row: tuple[float, str, tuple[Factor, ...], _GroupKey, list[str]]) -> tuple[Any, ...]:
+    """Highest score, then the larger group, then product, version, owner, sector,
+    criticality and exposure: a total order, the same in both ranking paths."""
+    product, version, owner, _, sector, level, internet = row[3]
+    return (
+        -row[0],
+        -len(row[4]),
+        str(product),
+        version,
+        owner or "",
+        sector or "",
+        _LEVEL_ORDER[level],
+        internet,
+    )
+
+
+def _resident_ranking(fleet: ResidentFleet, result: Exposure, signals: Signals) -> ResidentRanking:
+    """Group and rank from the fleet's columns: one composite key per device, ``np.unique``
+    for the groups, the formula per group (cached), one ``lexsort`` for the order."""
+    import numpy as np
+
+    builds = [b for b in result.builds if b.build_id in fleet.slices]
+    if not builds:
+        return ResidentRanking.empty()
+    parts, lengths = [], []
+    for build in builds:
+        start, end = fleet.slices[build.build_id]
+        parts.append(np.arange(start, end, dtype=np.int64))
+        lengths.append(end - start)
+    rows = np.concatenate(parts)
+    build_pos = np.repeat(np.arange(len(builds), dtype=np.int64), lengths)
+    owner = fleet.owner[rows].astype(np.int64)
+    sector = fleet.sector[rows].astype(np.int64)
+    level = fleet.criticality[rows].astype(np.int64)
+    internet = fleet.internet[rows].astype(np.int64)
+    n_owner, n_sector, n_level = len(fleet.owners), max(len(fleet.sectors), 1), 8
+    key = (((build_pos * n_owner + owner) * n_sector + sector) * n_level + level) * 2 + internet
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    g_build = build_pos[first].tolist()
+    g_sector = sector[first].tolist()
+    g_level = level[first].tolist()
+    g_internet = internet[first].tolist()
+    g_count = counts.tolist()
+    scored = []
+    for i in range(len(g_count)):
+        build = builds[g_build[i]]
+        scored.append(
+            _scored(
+                signals,
+                build.status,
+                fleet.criticalities[g_level[i]],
+                fleet.sectors[g_sector[i]],
+                bool(g_internet[i]),
+                g_count[i],
+            )
+        )
+    scores = np.asarray([row[0] for row in scored])
+    build_rank = _ranks([(str(b.product), b.version) for b in builds])
+    sector_rank = _ranks([(name or "", "") for name in fleet.sectors])
+    # The same total order as _order (owner codes are in name order; criticality codes follow
+    # _LEVEL_ORDER).
+    order = np.lexsort(
+        (
+            internet[first],
+            level[first],
+            sector_rank[sector[first]],
+            owner[first],
+            build_rank[g_build],
+            -counts,
+            -scores,
+        )
+    )
+    members = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(counts)
+    return ResidentRanking(
+        fleet, builds, rows, members, ends - counts, counts, scored, order, first, g_build
+    )
+
+
+def _ranks(keys: list[tuple[str, str]]) -> Any:
+    import numpy as np
+
+    ordered = sorted(range(len(keys)), key=keys.__getitem__)
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[ordered] = np.arange(len(keys))
+    return ranks
+
+
+class ResidentRanking(Sequence[Priority]):
+    """A ranking over a resident fleet: groups as index ranges into the device columns, the
+    ``Priority`` objects (and their device id tuples) built only when read."""
+
+    def __init__(
+        self,
+        fleet: ResidentFleet | None,
+        builds: list[Any],
+        rows: Any,
+        members: Any,
+        starts: Any,
+        counts: Any,
+        scored: list[tuple[float, str, tuple[Factor, ...]]],
+        order: Any,
+        first: Any,
+        group_build: list[int],
+    ) -> None:
+        self._fleet = fleet
+        self._group_build = group_build
+        self._builds = builds
+        self._rows = rows
+        self._members = members
+        self._starts = starts
+        self._counts = counts
+        self._scored = scored
+        self._order = order
+        self._first = first
+        self._made: dict[int, Priority] = {}
+
+    @classmethod
+    def empty(cls) -> ResidentRanking:
+        return cls(None, [], (), (), (), (), [], (), (), [])
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, index: int) -> Priority: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Priority]: ...
+
+    def __getitem__(self, index: int | slice) -> Priority | list[Priority]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        made = self._made.get(index)
+        if made is None:
+            made = self._made[index] = self._make(int(self._order[index]))
+        return made
+
+    def _make(self, group: int) -> Priority:
+        fleet = self._fleet
+        assert fleet is not None  # noqa: S101 - an empty ranking has no groups to make
+        start, count = int(self._starts[group]), int(self._counts[group])
+        positions = self._rows[self._members[start : start + count]]
+        device_ids = tuple(fleet.device_ids[i] for i in positions.tolist())
+        row = int(self._rows[self._first[group]])
+        build = self._builds[self._group_build[group]]
+        organisation, contact = fleet.owners[int(fleet.owner[row])]
+        score, band, factors = self._scored[group]
+        return Priority(
+            DeviceGroup(
+                product=build.product,
+                firmware_version=build.version,
+                owner=organisation,
+                owner_contact=contact,
+                sector=fleet.sectors[int(fleet.sector[row])],
+                criticality=fleet.criticalities[int(fleet.criticality[row])],
+                internet_exposed=bool(fleet.internet[row]),
+                device_ids=device_ids,
+            ),
+            score,
+            band,
+            factors,
+        )
+
+    @property
+    def devices(self) -> int:
+        return len(self._rows)
+
+    @property
+    def owners(self) -> set[str | None]:
+        if self._fleet is None:
+            return set()
+        import numpy as np
+
+        codes = np.unique(self._fleet.owner[self._rows]).tolist()
+        return {self._fleet.owners[c][0] for c in codes}

@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, case, func, select
 
-from iotwarden.core.ecosystems import purl_parts_for
 from iotwarden.core.identifiers import (
     CVE_ID,
-    IdentifierError,
-    normalise_name,
-    parse_cpe,
-    split_purl,
 )
 from iotwarden.core.models import AffectedProduct, AffectedStatus, VersionRange
+from iotwarden.exposure.index import ComponentIndex
 from iotwarden.exposure.matcher import (
     ExposureStatus,
     _BuildFacts,
-    component_names_for,
-    component_names_for_cpe,
     conditions_hold,
     evaluate,
 )
@@ -57,181 +51,6 @@ class _NullObserver:
 
     def advance(self, count: int = 1) -> None:
         return None
-
-
-# --- the component index -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One distinct component (name, version, identifiers) and the builds that carry it."""
-
-    name: str
-    version: str | None
-    builds: tuple[int, ...]
-
-    @property
-    def matched(self) -> str:
-        return f"{self.name} {self.version or '(version unknown)'}"
-
-
-@dataclass
-class ComponentIndex:
-    """The inventory's components by purl, CPE and name; its products by vendor."""
-
-    by_purl: dict[tuple[str, str], list[tuple[str | None, Variant]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    by_cpe: dict[tuple[str, str], list[Variant]] = field(default_factory=lambda: defaultdict(list))
-    by_name: dict[str, list[Variant]] = field(default_factory=lambda: defaultdict(list))
-    by_name_without_cpe: dict[str, list[Variant]] = field(default_factory=lambda: defaultdict(list))
-    #: vendor_norm -> [(name_norm, model numbers lower-cased, name, [(build_id, version)])]
-    products: dict[str, list[tuple[str, frozenset[str], str, list[tuple[int, str]]]]] = field(
-        default_factory=dict
-    )
-    variants: int = 0
-    components: int = 0
-
-    @classmethod
-    def load(cls, conn: Connection) -> ComponentIndex:
-        c = t.components
-        grouped: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        rows = conn.execute(
-            select(
-                c.c.build_id,
-                c.c.name,
-                c.c.name_norm,
-                c.c.version,
-                c.c.purl_type,
-                c.c.purl_namespace,
-                c.c.purl_name,
-                c.c.cpe_vendor,
-                c.c.cpe_product,
-            )
-        )
-        count = 0
-        for build_id, *identity in rows:
-            grouped[tuple(identity)].append(build_id)
-            count += 1
-        index = cls(components=count, variants=len(grouped))
-        for (
-            name,
-            name_norm,
-            version,
-            ptype,
-            pns,
-            pname,
-            cvendor,
-            cproduct,
-        ), builds in grouped.items():
-            variant = Variant(name, version, tuple(builds))
-            if ptype and pname:
-                index.by_purl[(ptype, pname.lower())].append(
-                    (pns.lower() if pns else None, variant)
-                )
-            if cvendor:
-                index.by_cpe[(cvendor, cproduct or "")].append(variant)
-            else:
-                index.by_name_without_cpe[name_norm].append(variant)
-            index.by_name[name_norm].append(variant)
-        p, b = t.products, t.firmware_builds
-        products: dict[int, tuple[str, str, frozenset[str], str, list[tuple[int, str]]]] = {}
-        builds_of: list[tuple[int, str]]
-        for pid, vendor_norm, name_norm, models, name in conn.execute(
-            select(p.c.id, p.c.vendor_norm, p.c.name_norm, p.c.model_numbers, p.c.name)
-        ):
-            products[pid] = (
-                vendor_norm,
-                name_norm,
-                frozenset(m.lower() for m in models or ()),
-                name,
-                [],
-            )
-        for build_id, product_id, version in conn.execute(
-            select(b.c.id, b.c.product_id, b.c.version)
-        ):
-            products[product_id][4].append((build_id, version))
-        for vendor_norm, name_norm, models, name, builds_of in products.values():
-            index.products.setdefault(vendor_norm, []).append((name_norm, models, name, builds_of))
-        return index
-
-    def candidates(self, entry: AffectedProduct) -> Iterator[tuple[str, str | None, Variant]]:
-        """(how, matched text, variant) for everything the entry names, as the matcher's
-        SQL candidates do."""
-        ident = entry.identity
-        purl = None
-        if ident.purl:
-            try:
-                purl = split_purl(ident.purl)
-            except IdentifierError:
-                purl = None
-        if purl is None and ident.ecosystem:
-            purl = purl_parts_for(ident.ecosystem, ident.product)
-        if purl is not None:
-            ptype, namespace, name = purl
-            wanted_ns = namespace.lower() if namespace else None
-            for held_ns, variant in self.by_purl.get((ptype, name.lower()), ()):
-                if wanted_ns is None or held_ns == wanted_ns:
-                    yield "purl", variant.version, variant
-        elif ident.cpe:
-            try:
-                cpe = parse_cpe(ident.cpe)
-            except IdentifierError:
-                cpe = None
-            if cpe is not None:
-                vendor, product = cpe.vendor.lower(), cpe.product.lower()
-                for variant in self.by_cpe.get((vendor, product), ()):
-                    yield "cpe", variant.version, variant
-                for name in sorted(component_names_for_cpe(vendor, product)):
-                    for variant in self.by_name_without_cpe.get(name, ()):
-                        yield "cpe", variant.version, variant
-        elif ident.product:
-            for name in sorted(component_names_for(ident.product)):
-                for variant in self.by_name.get(name, ()):
-                    yield "component name", variant.version, variant
-        vendor_norm = normalise_name(ident.vendor)
-        product_norm = normalise_name(ident.product)
-        if vendor_norm and (product_norm or ident.model_numbers):
-            models = {m.lower() for m in ident.model_numbers}
-            for name_norm, held_models, name, builds in self.products.get(vendor_norm, ()):
-                if (product_norm is not None and name_norm == product_norm) or (
-                    models and models & held_models
-                ):
-                    for build_id, version in builds:
-                        yield (
-                            "product",
-                            version,
-                            Variant(f"{name} firmware", version, (build_id,)),
-                        )
-
-    def could_match(self, row: Any) -> bool:
-        """Cheap test on an affected row's identity columns, before its ranges are decoded:
-        the same choice of identifier as ``candidates``, looked up by key only."""
-        purl = None
-        if row.purl:
-            try:
-                purl = split_purl(row.purl)
-            except IdentifierError:
-                purl = None
-        if purl is None and row.ecosystem:
-            purl = purl_parts_for(row.ecosystem, row.product)
-        if purl is not None:
-            if (purl[0], purl[2].lower()) in self.by_purl:
-                return True
-        elif row.cpe:
-            try:
-                cpe = parse_cpe(row.cpe)
-            except IdentifierError:
-                cpe = None
-            if cpe is not None:
-                vendor, product = cpe.vendor.lower(), cpe.product.lower()
-                if (vendor, product) in self.by_cpe or any(
-                    n in self.by_name_without_cpe for n in component_names_for_cpe(vendor, product)
-                ):
-                    return True
-        elif row.product and any(n in self.by_name for n in component_names_for(row.product)):
-            return True
-        return bool(row.vendor_norm and row.vendor_norm in self.products)
 
 
 # --- vulnerabilities: records merged through their aliases ----------------------------------

@@ -24,12 +24,12 @@ from iotwarden.core.errors import StoreError
 from iotwarden.core.fleet import BuildRef, Component, FirmwareBuild, Product, ProductRef
 from iotwarden.core.identifiers import CVE_ID, normalise_name
 from iotwarden.core.models import AffectedStatus
+from iotwarden.exposure.index import component_names_for
 from iotwarden.exposure.matcher import (
     BuildExposure,
     Exposure,
     ExposureStatus,
     MatchReason,
-    component_names_for,
     evaluate,
     exposure,
 )
