@@ -239,13 +239,6 @@ def test_kernel_and_boot_loader_outside_the_root_file_system_are_identified(
     assert {("linux_kernel", "3.10.108"), gen.RAW_FLASH_BOOTLOADER} <= found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap in src data: the zlib signature (data/firmware/signatures.yaml) reads only "
-        "three-part versions, so zlib 1.3 (' deflate 1.3 Copyright 1995-2023 ...') is missed"
-    ),
-)
 def test_zlib_with_a_two_part_version_is_identified(
     corpus: Corpus, analyses: dict[str, FirmwareAnalysis]
 ) -> None:

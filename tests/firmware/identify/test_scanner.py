@@ -34,6 +34,22 @@ def test_several_components_in_one_file_each_once() -> None:
     assert _pairs(data) == [("dropbear", "2019.78"), ("zlib", "1.2.11"), ("libcurl", "7.64.0")]
 
 
+def test_zlib_releases_of_two_three_and_four_parts(tmp_path: Path) -> None:
+    binaries.tool_or_skip("gcc")
+    # A vendor daemon with zlib 1.3 linked in statically: both copyright strings in .rodata.
+    daemon = binaries.compile_program(
+        [
+            " deflate 1.3 Copyright 1995-2023 Jean-loup Gailly and Mark Adler ",
+            " inflate 1.3 Copyright 1995-2023 Mark Adler ",
+        ],
+        tmp_path / "hubd",
+    )
+    assert _pairs(daemon.read_bytes()) == [("zlib", "1.3")]
+    assert _pairs(b" inflate 1.2.8.1 Copyright 1995-2013 Mark Adler ") == [("zlib", "1.2.8.1")]
+    # Not zlib's copyright line: no component.
+    assert _pairs(b"deflate 1.3x Copyright\x00inflate 1 Copyright\x00deflate 13 Copyright") == []
+
+
 def test_two_releases_in_one_file_are_both_reported() -> None:
     data = b"OpenSSL 1.0.2k-fips  26 Jan 2017\x00OpenSSL 1.1.1k  25 Mar 2021\x00"
     assert _pairs(data) == [("openssl", "1.0.2k"), ("openssl", "1.1.1k")]
