@@ -246,13 +246,6 @@ def test_zlib_with_a_two_part_version_is_identified(
     assert ("zlib", "1.3") in {(c.name, c.version) for c in analyses["hub"].components}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "precision in src: OpenWrt's ppp package '2.4.8.git-2020-10-03-3' and the pppd binary "
-        "saying 2.4.8 are reported as two ppp components (2.4.8 and 2.4.8.git-2020-10-03)"
-    ),
-)
 def test_a_git_snapshot_package_and_its_binary_are_one_component(
     corpus: Corpus, analyses: dict[str, FirmwareAnalysis]
 ) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from iotwarden.firmware.identify import SignatureHit, identify_components, scan_content
+from iotwarden.firmware.identify.combine import release_of
 from iotwarden.firmware.model import Confidence, IdentifiedComponent
 from tests.firmware import binaries
 
@@ -133,6 +136,64 @@ def test_package_databases_give_high_confidence_and_merge_with_signatures(tmp_pa
     assert luci.version == "git-20.074.84698-ead5e81-1"
     assert luci.purl == "pkg:opkg/luci-base@git-20.074.84698-ead5e81-1?arch=mips_24kc"
     assert luci.cpe is None and luci.confidence is Confidence.HIGH and luci.source == "opkg"
+
+
+def test_a_snapshot_package_and_its_programs_are_one_release(tmp_path: Path) -> None:
+    # OpenWrt builds ppp from a git snapshot after 2.4.8; pppd says 2.4.8.
+    binaries.write_opkg(tmp_path, [{"Package": "ppp", "Version": "2.4.8.git-2020-10-03-3"}])
+    hits = {"/usr/sbin/pppd": [_hit("ppp", "2.4.8", "2.4.8")]}
+    (ppp,) = identify_components(tmp_path, hits)
+    assert (ppp.version, ppp.confidence, ppp.source) == ("2.4.8", Confidence.HIGH, "opkg")
+    assert [e.path for e in ppp.evidence] == ["/usr/lib/opkg/status", "/usr/sbin/pppd"]
+    assert "ppp 2.4.8.git-2020-10-03-3" in ppp.evidence[0].detail
+    assert ppp.purl == "pkg:generic/ppp@2.4.8"
+    assert ppp.cpe is not None and ":2.4.8:" in ppp.cpe
+
+
+def test_a_debian_snapshot_package_keeps_its_debian_identity(tmp_path: Path) -> None:
+    binaries.write_dpkg(tmp_path, [{"Package": "busybox", "Version": "1:1.36.1+git20230101-1"}])
+    hits = {"/bin/busybox": [_hit("busybox", "1.36.1")]}
+    (busybox,) = identify_components(tmp_path, hits)
+    assert (busybox.version, busybox.confidence) == ("1.36.1", Confidence.HIGH)
+    assert busybox.purl == "pkg:deb/debian/busybox@1:1.36.1%2Bgit20230101-1?arch=amd64"
+    assert len(busybox.evidence) == 2
+
+
+def test_a_snapshot_package_of_another_release_stays_apart(tmp_path: Path) -> None:
+    binaries.write_opkg(
+        tmp_path,
+        [
+            {"Package": "ppp", "Version": "2.4.8.git-2020-10-03-3"},
+            {"Package": "busybox", "Version": "1.36.1.1-1"},  # a later point release
+        ],
+    )
+    hits = {
+        "/usr/sbin/pppd": [_hit("ppp", "2.4.9")],
+        "/bin/busybox": [_hit("busybox", "1.36.1")],
+    }
+    found = identify_components(tmp_path, hits)
+    assert [(c.name, c.version, c.source) for c in found] == [
+        ("busybox", "1.36.1", "signature"),
+        ("busybox", "1.36.1.1", "opkg"),
+        ("ppp", "2.4.8.git-2020-10-03", "opkg"),
+        ("ppp", "2.4.9", "signature"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "release"),
+    [
+        ("2.4.8.git-2020-10-03", "2.4.8"),
+        ("1.36.1+git20230101", "1.36.1"),
+        ("2.4.9~rc1", "2.4.9"),
+        ("1.2.3_git20200101", "1.2.3"),
+        ("1.0.1e", "1.0.1e"),
+        ("2020-03-13-40b563b1", "2020-03-13-40b563b1"),  # a date, not release 2020
+        ("git-20.074.84698-ead5e81", "git-20.074.84698-ead5e81"),
+    ],
+)
+def test_release_of_a_package_version(version: str, release: str) -> None:
+    assert release_of(version) == release
 
 
 def test_dpkg_packages_keep_their_debian_identity(tmp_path: Path) -> None:

@@ -7,6 +7,11 @@ different files make two components, each with its own files. Version-less evide
 component's only version when there is exactly one; otherwise it is reported as a version-less
 component of its own (never attached to a guessed release).
 
+A package built from a snapshot after a release ('2.4.8.git-2020-10-03', '1.36.1+git20230101',
+'2.4.9~rc1') is the release its programs report: when other evidence reads the release the
+package version starts with ('2.4.8'), the two are one component of that release, with the
+package database among its evidence (the full package version is in its detail).
+
 Confidence rule:
 
 * HIGH   - a package database records it (opkg, dpkg); or its version was read by a strong
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +49,11 @@ from iotwarden.firmware.model import Confidence, Evidence, IdentifiedComponent
 MAX_EVIDENCE = 25
 #: Files looked at for version-bearing names (a tree walk, names only).
 MAX_WALKED_FILES = 500_000
+# What follows the release in a snapshot or pre-release package version: '.git-2020-10-03',
+# '+git20230101', '~rc1', '-r1' (the packaging revision itself is already cut).
+_AFTER_RELEASE = re.compile(r"[._~+-]?git|[~+-]")
+# A release has dotted parts: '2020-03-13' is a date, not release 2020 plus a suffix.
+_RELEASE = re.compile(r"\d+(?:\.[0-9A-Za-z]+)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,7 @@ def identify_components(
         if not owners and not related:
             unknown.append(package)
 
+    _join_snapshot_packages(groups)
     distro = distribution_id(root) if any(p.manager == "dpkg" for p in packages) else None
     components: list[IdentifiedComponent] = []
     for sid in sorted({sid for sid, _ in groups}):
@@ -110,6 +122,27 @@ def identify_components(
     components += [_unknown_package(p, distro) for p in unknown]
     components.sort(key=lambda c: (c.name, c.version or "", c.purl or ""))
     return tuple(components)
+
+
+def release_of(version: str) -> str:
+    """The release a package version builds on: '2.4.8.git-2020-10-03' -> '2.4.8',
+    '1.36.1+git20230101' -> '1.36.1', '2.4.9~rc1' -> '2.4.9'; a plain release, or a version
+    that does not start with one ('2020-03-13-40b563b1'), is itself."""
+    release = _AFTER_RELEASE.split(version, maxsplit=1)[0]
+    return release if _RELEASE.fullmatch(release) else version
+
+
+def _join_snapshot_packages(groups: dict[tuple[str, str | None], list[_Seen]]) -> None:
+    """Move a snapshot package's evidence to the release other evidence reads (module doc)."""
+    for sid, version in list(groups):
+        if version is None:
+            continue
+        seen = groups[(sid, version)]
+        if not any(s.package is not None for s in seen):
+            continue
+        release = release_of(version)
+        if release != version and (sid, release) in groups:
+            groups[(sid, release)] += groups.pop((sid, version))
 
 
 def _package_seen(package: InstalledPackage) -> _Seen:
