@@ -949,6 +949,10 @@ def main() -> None:
     show_analysis("first analysis (empty store)", first)
     show_analysis("re-analysis (same image)", again)
     show_analysis("next version (a few files changed)", nextv)
+    if again["files"]["reused"] < again["files"]["total"]:
+        # The per-file cache is keyed by the analysers' versions: a change to the signatures
+        # or checks between the two runs (a shared checkout being edited) empties it.
+        print("WARNING: the re-analysis did not reuse every file: did the analysers change?")
     ours = score([(n, v) for n, v, _ in first["components"]], expected, None)
     ours_v2 = score([(n, v) for n, v, _ in nextv["components"]], expected_v2, None)
     print("components (first analysis):")
@@ -1032,17 +1036,22 @@ def main() -> None:
             print(recall_row("IoT Warden", tree_found, expected, covered))
             print(recall_row("cve-bin-tool", found, expected, covered))
             print(f"  ({len(covered)} of the known components have a cve-bin-tool checker)")
-            ratio = on_tree["seconds"] / peer["seconds"]
-            ratio_image = first["seconds"] / peer["seconds"]
+            # Whole commands against each other: both pay their start-up (imports, checkers).
+            ratio = on_tree["process_seconds"] / peer["seconds"]
+            ratio_image = first["process_seconds"] / peer["seconds"]
             print(
-                f"ratio IoT Warden / cve-bin-tool (same tree): {ratio:.2f}x "
-                f"({peer['seconds'] / on_tree['seconds']:.1f} times faster); first analysis "
-                f"of the image (with extraction) / cve-bin-tool: {ratio_image:.2f}x"
+                f"ratio IoT Warden / cve-bin-tool, whole process on the same tree: {ratio:.2f}x "
+                f"({peer['seconds'] / on_tree['process_seconds']:.1f} times faster; analysis call "
+                f"alone {on_tree['seconds'] / peer['seconds']:.2f}x); first analysis of the "
+                f"image (with extraction), whole process / cve-bin-tool: {ratio_image:.2f}x"
             )
+            debian = {n for n, e in expected.items() if e["source"].startswith("Debian")}
             summary.update(
                 peer=peer,
                 peer_recall=theirs.recall,
                 tree_recall=ours_tree.recall,
+                peer_recall_debian=score(found, expected, debian).recall,
+                tree_recall_debian=score(tree_found, expected, debian).recall,
                 ratio=ratio,
             )
     verdict_first = "meets" if first["seconds"] <= 15 else "MISSES"
@@ -1052,7 +1061,12 @@ def main() -> None:
         faster = summary["ratio"] < 1
         recall = summary["tree_recall"] >= summary["peer_recall"]
         verdict = "meets" if faster and recall else "MISSES"
-        print(f"target faster than cve-bin-tool with at least its recall: {verdict}")
+        print(
+            f"target faster than cve-bin-tool with at least its recall: {verdict} "
+            f"(recall {summary['tree_recall']:.0%} against {summary['peer_recall']:.0%}); "
+            f"on the Debian release binaries alone: {summary['tree_recall_debian']:.0%} against "
+            f"{summary['peer_recall_debian']:.0%}"
+        )
     with (workdir / "results.jsonl").open("a") as results:
         results.write(json.dumps(summary) + "\n")
 
