@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -66,10 +66,15 @@ class Variant:
     name: str
     version: str | None
     builds: tuple[int, ...]
+    #: The builds as a bit set over ``ComponentIndex.build_ids`` (for batch set algebra).
+    mask: int = 0
+    matched: str = ""
 
-    @property
-    def matched(self) -> str:
-        return f"{self.name} {self.version or '(version unknown)'}"
+    def __post_init__(self) -> None:
+        if not self.matched:
+            object.__setattr__(
+                self, "matched", f"{self.name} {self.version or '(version unknown)'}"
+            )
 
 
 @dataclass
@@ -88,6 +93,25 @@ class ComponentIndex:
     )
     variants: int = 0
     components: int = 0
+    #: Every build, in bit order: bit i of a variant's mask is build ``build_ids[i]``.
+    build_ids: list[int] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)
+
+    def mask_of(self, builds: Iterable[int]) -> int:
+        mask = 0
+        for build_id in builds:
+            mask |= 1 << self.positions[build_id]
+        return mask
+
+    def builds_of(self, mask: int) -> frozenset[int]:
+        """The build ids of a bit set."""
+        out = []
+        ids = self.build_ids
+        while mask:
+            low = mask & -mask
+            out.append(ids[low.bit_length() - 1])
+            mask ^= low
+        return frozenset(out)
 
     @classmethod
     def load(cls, conn: Connection) -> ComponentIndex:
@@ -110,7 +134,9 @@ class ComponentIndex:
         for build_id, *identity in rows:
             grouped[tuple(identity)].append(build_id)
             count += 1
-        index = cls(components=count, variants=len(grouped))
+        build_ids = sorted(conn.execute(select(t.firmware_builds.c.id)).scalars())
+        index = cls(components=count, variants=len(grouped), build_ids=build_ids)
+        index.positions = {build_id: i for i, build_id in enumerate(build_ids)}
         for (
             name,
             name_norm,
@@ -121,7 +147,7 @@ class ComponentIndex:
             cvendor,
             cproduct,
         ), builds in grouped.items():
-            variant = Variant(name, version, tuple(builds))
+            variant = Variant(name, version, tuple(builds), index.mask_of(builds))
             if ptype and pname:
                 index.by_purl[(ptype, pname.lower())].append(
                     (pns.lower() if pns else None, variant)
@@ -198,7 +224,12 @@ class ComponentIndex:
                         yield (
                             "product",
                             version,
-                            Variant(f"{name} firmware", version, (build_id,)),
+                            Variant(
+                                f"{name} firmware",
+                                version,
+                                (build_id,),
+                                1 << self.positions[build_id],
+                            ),
                         )
 
     def could_match(self, row: Any) -> bool:

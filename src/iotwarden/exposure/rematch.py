@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, case, func, select
@@ -81,15 +81,30 @@ class _Names:
 
 @dataclass(frozen=True)
 class VulnerabilityExposure:
-    """What one vulnerability exposes across the inventory."""
+    """What one vulnerability exposes across the inventory. Builds are kept as bit sets over
+    the index's builds (compact for tens of thousands of vulnerabilities); the properties give
+    their ids."""
 
     name: str  # a CVE id when the vulnerability has one
     names: tuple[str, ...]
-    affected: frozenset[int]  # build ids
-    possibly: frozenset[int]
-    suppressed: frozenset[int]
+    affected_mask: int
+    possibly_mask: int
+    suppressed_mask: int
     devices: int
     internet_exposed: int
+    index: ComponentIndex = field(repr=False, compare=False)
+
+    @property
+    def affected(self) -> frozenset[int]:
+        return self.index.builds_of(self.affected_mask)
+
+    @property
+    def possibly(self) -> frozenset[int]:
+        return self.index.builds_of(self.possibly_mask)
+
+    @property
+    def suppressed(self) -> frozenset[int]:
+        return self.index.builds_of(self.suppressed_mask)
 
 
 @dataclass
@@ -102,9 +117,14 @@ class RematchResult:
     variants: int
     seconds: dict[str, float]
 
+    index: ComponentIndex | None = None
+
     @property
     def devices(self) -> int:
         return sum(e.devices for e in self.exposures.values())
+
+    def builds_of(self, mask: int) -> frozenset[int]:
+        return self.index.builds_of(mask) if self.index is not None else frozenset()
 
 
 def rematch(store: Store, observer: RematchObserver | None = None) -> RematchResult:
@@ -115,7 +135,7 @@ def rematch(store: Store, observer: RematchObserver | None = None) -> RematchRes
     with store.engine.connect() as conn:
         watch.stage("loading the inventory's components")
         index = ComponentIndex.load(conn)
-        devices, exposed = _device_counts(conn)
+        devices, exposed = _device_weights(conn, index)
         seconds["index"] = time.perf_counter() - started
 
         mark = time.perf_counter()
@@ -144,29 +164,29 @@ def rematch(store: Store, observer: RematchObserver | None = None) -> RematchRes
         seconds["select"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None] = {}
+        verdicts = _Verdicts()
         facts: dict[int, _BuildFacts] = {}
         out: dict[str, VulnerabilityExposure] = {}
         for key, entries in positive.items():
-            found = _expose(conn, index, entries, verdicts, facts)
-            if found is None:
-                continue
-            affected, possibly = found
-            matched = affected | possibly
-            suppressed = _suppress(conn, index, negative.get(key, ()), verdicts, facts) & matched
-            affected -= suppressed
-            possibly -= suppressed | affected
+            affected, possibly = _expose(conn, index, entries, verdicts, facts)
             if not affected and not possibly:
                 continue
-            builds = affected | possibly
+            matched = affected | possibly
+            suppressed = _suppress(conn, index, negative.get(key, ()), verdicts, facts) & matched
+            affected &= ~suppressed
+            possibly &= ~(suppressed | affected)
+            if not affected and not possibly:
+                continue
+            bits = _bits(affected | possibly, len(index.build_ids))
             out[key] = VulnerabilityExposure(
                 name=key,
                 names=(key,),
-                affected=frozenset(affected),
-                possibly=frozenset(possibly),
-                suppressed=frozenset(suppressed),
-                devices=sum(devices.get(b, 0) for b in builds),
-                internet_exposed=sum(exposed.get(b, 0) for b in builds),
+                affected_mask=affected,
+                possibly_mask=possibly,
+                suppressed_mask=suppressed,
+                devices=int(devices @ bits),
+                internet_exposed=int(exposed @ bits),
+                index=index,
             )
         members: dict[str, list[str]] = defaultdict(list)
         for name in list(names.parent):
@@ -187,13 +207,17 @@ def rematch(store: Store, observer: RematchObserver | None = None) -> RematchRes
         components=index.components,
         variants=index.variants,
         seconds=seconds,
+        index=index,
     )
 
 
-def _device_counts(conn: Connection) -> tuple[dict[int, int], dict[int, int]]:
+def _device_weights(conn: Connection, index: ComponentIndex) -> tuple[Any, Any]:
+    """Devices and internet-exposed devices per build, as vectors in the index's bit order."""
+    import numpy as np
+
     d = t.devices
-    devices: dict[int, int] = {}
-    exposed: dict[int, int] = {}
+    devices = np.zeros(len(index.build_ids), dtype=np.int64)
+    exposed = np.zeros(len(index.build_ids), dtype=np.int64)
     for build_id, count, internet in conn.execute(
         select(
             d.c.build_id,
@@ -203,9 +227,19 @@ def _device_counts(conn: Connection) -> tuple[dict[int, int], dict[int, int]]:
         .where(d.c.build_id.is_not(None))
         .group_by(d.c.build_id)
     ):
-        devices[build_id] = int(count)
-        exposed[build_id] = int(internet or 0)
+        position = index.positions.get(build_id)
+        if position is not None:
+            devices[position] = int(count)
+            exposed[position] = int(internet or 0)
     return devices, exposed
+
+
+def _bits(mask: int, size: int) -> Any:
+    """A bit set as a 0/1 vector of ``size`` (bit i -> element i)."""
+    import numpy as np
+
+    raw = np.frombuffer(mask.to_bytes((size + 7) // 8 or 1, "little"), dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:size].astype(np.int64)
 
 
 def _vulnerability_groups(
@@ -258,74 +292,89 @@ def _groups_for(
     return [names.find(v) for v in vulns_of.get(pk, ())]
 
 
-def _verdict(
-    entry: AffectedProduct,
-    version: str | None,
-    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
-) -> ExposureStatus | None:
-    key = (entry.ranges, version)
-    if key in verdicts:
-        status = verdicts[key]
-    else:
-        status = verdicts[key] = evaluate(entry.ranges, version)
-    if status is not None and entry.status is AffectedStatus.UNDER_INVESTIGATION:
-        return ExposureStatus.POSSIBLY_AFFECTED
-    return status
+class _Verdicts:
+    """Verdicts of (ranges, version), shared by every entry: ranges are interned once per
+    entry so a lookup hashes an int and a string, not the ranges."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[VersionRange, ...], int] = {}
+        self.held: dict[tuple[int, str | None], ExposureStatus | None] = {}
+
+    def judge(self, entry: AffectedProduct) -> Callable[[str | None], ExposureStatus | None]:
+        ranges = entry.ranges
+        rid = self.ids.setdefault(ranges, len(self.ids))
+        held = self.held
+        investigating = entry.status is AffectedStatus.UNDER_INVESTIGATION
+
+        def verdict(version: str | None) -> ExposureStatus | None:
+            key = (rid, version)
+            if key in held:
+                status = held[key]
+            else:
+                status = held[key] = evaluate(ranges, version)
+            if status is not None and investigating:
+                return ExposureStatus.POSSIBLY_AFFECTED
+            return status
+
+        return verdict
 
 
 def _expose(
     conn: Connection,
     index: ComponentIndex,
     entries: list[AffectedProduct],
-    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+    verdicts: _Verdicts,
     facts: dict[int, _BuildFacts],
-) -> tuple[set[int], set[int]] | None:
-    """Surely and possibly affected builds, with the matcher's clearing rule: a "possibly"
-    gives way where another statement compared the same component version and cleared it."""
-    affected: set[int] = set()
-    possibly: list[tuple[str, tuple[int, ...]]] = []
-    cleared: dict[str, set[int]] = defaultdict(set)
+) -> tuple[int, int]:
+    """Surely and possibly affected builds (bit sets), with the matcher's clearing rule: a
+    "possibly" gives way where another statement compared the same component version and
+    cleared it."""
+    affected = 0
+    possibly: list[tuple[str, int]] = []
+    cleared: dict[str, int] = {}
     for entry in entries:
+        verdict = verdicts.judge(entry)
         for _how, version, variant in index.candidates(entry):
-            status = _verdict(entry, version, verdicts)
+            status = verdict(version)
             if status is None:
-                cleared[variant.matched].update(variant.builds)
+                cleared[variant.matched] = cleared.get(variant.matched, 0) | variant.mask
             elif entry.conditions:
                 # Affected only where the conditions hold: elsewhere possibly (as exposure()).
                 for build_id in variant.builds:
+                    bit = 1 << index.positions[build_id]
                     if status is ExposureStatus.AFFECTED and conditions_hold(
                         conn, entry, build_id, facts
                     ):
-                        affected.add(build_id)
+                        affected |= bit
                     else:
-                        possibly.append((variant.matched, (build_id,)))
+                        possibly.append((variant.matched, bit))
             elif status is ExposureStatus.AFFECTED:
-                affected.update(variant.builds)
+                affected |= variant.mask
             else:
-                possibly.append((variant.matched, variant.builds))
-    maybe: set[int] = set()
-    for matched, builds in possibly:
-        gone = cleared.get(matched)
-        maybe.update(b for b in builds if gone is None or b not in gone)
-    maybe -= affected
-    if not affected and not maybe:
-        return None
-    return affected, maybe
+                possibly.append((variant.matched, variant.mask))
+    maybe = 0
+    for matched, mask in possibly:
+        maybe |= mask & ~cleared.get(matched, 0)
+    return affected, maybe & ~affected
 
 
 def _suppress(
     conn: Connection,
     index: ComponentIndex,
     entries: Iterable[AffectedProduct],
-    verdicts: dict[tuple[tuple[VersionRange, ...], str | None], ExposureStatus | None],
+    verdicts: _Verdicts,
     facts: dict[int, _BuildFacts],
-) -> set[int]:
-    out: set[int] = set()
+) -> int:
+    out = 0
     for entry in entries:
+        verdict = verdicts.judge(entry)
         for _how, version, variant in index.candidates(entry):
-            if _verdict(entry, version, verdicts) is not ExposureStatus.AFFECTED:
+            if verdict(version) is not ExposureStatus.AFFECTED:
+                continue
+            if not entry.conditions:
+                out |= variant.mask
                 continue
             for build_id in variant.builds:
                 if conditions_hold(conn, entry, build_id, facts):
-                    out.add(build_id)
+                    out |= 1 << index.positions[build_id]
     return out

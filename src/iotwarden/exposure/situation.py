@@ -234,11 +234,11 @@ def overview(
 ) -> Overview:
     """Every stored advisory matched against the whole fleet (one batch, ``rematch``)."""
     batch = rematch(store, observer)
-    surely: set[int] = set()
-    builds: set[int] = set()
+    surely_mask = exposed_mask = 0
     for item in batch.exposures.values():
-        surely |= item.affected
-        builds |= item.affected | item.possibly
+        surely_mask |= item.affected_mask
+        exposed_mask |= item.affected_mask | item.possibly_mask
+    surely, builds = batch.builds_of(surely_mask), batch.builds_of(exposed_mask)
     with store.engine.connect() as conn:
         kev = _kev_ids(conn)
         per_build = _per_build_devices(conn, builds)
@@ -257,8 +257,8 @@ def overview(
         VulnerabilityLine(
             name=item.name,
             devices=item.devices,
-            affected_builds=len(item.affected),
-            possibly_builds=len(item.possibly),
+            affected_builds=item.affected_mask.bit_count(),
+            possibly_builds=item.possibly_mask.bit_count(),
             internet_exposed=item.internet_exposed,
             on_kev=any(n.upper() in kev for n in item.names),
         )
@@ -304,7 +304,7 @@ def _kev_ids(conn: Connection) -> set[str]:
 
 
 def _per_build_devices(
-    conn: Connection, builds: set[int]
+    conn: Connection, builds: frozenset[int]
 ) -> dict[int, list[tuple[str, str | None, int, int]]]:
     """Exposed builds -> [(sector, criticality, devices, internet-exposed devices)]."""
     d, p = t.devices, t.products
