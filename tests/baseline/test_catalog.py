@@ -52,8 +52,8 @@ REQUIRED_CAPABILITIES = {
 }  # fmt: skip
 
 FIRMWARE_FINDING_PREFIXES = (
-    "IW-FW-ACCOUNT-", "IW-FW-CREDENTIAL-", "IW-FW-KEY-", "IW-FW-SERVICE-", "IW-FW-HARDENING-",
-    "IW-FW-UPDATE-", "IW-FW-KNOWN-VULN",
+    "IW-FW-ACCOUNT-", "IW-FW-CREDS-", "IW-FW-KEY-", "IW-FW-SERVICE-", "IW-FW-ELF-",
+    "IW-FW-UPDATE-", "IW-FW-KNOWN-VULN", "IW-FW-REMOTE-LOGIN-", "IW-FW-CERT-",
 )  # fmt: skip
 
 
@@ -138,6 +138,22 @@ def test_every_capability_says_how_it_is_evidenced(catalogs: Catalogs) -> None:
                 assert auto.match.startswith(FIRMWARE_FINDING_PREFIXES), (cap.id, auto.match)
 
 
+def test_every_firmware_finding_pattern_names_findings_the_checks_report(
+    catalogs: Catalogs,
+) -> None:
+    """A pattern that no check can produce would never refute anything (it happened: the
+    catalog once said IW-FW-CREDENTIAL-* while the checks report IW-FW-CREDS-*)."""
+    from iotwarden.firmware.checks import CHECKS
+    from iotwarden.firmware.vulns import FINDING_ID
+
+    reported = {finding_id for check in CHECKS for finding_id in check.finding_ids}
+    reported.add(FINDING_ID)
+    for cap in catalogs.capabilities:
+        for auto in cap.automatic:
+            if auto.source is EvidenceSource.FIRMWARE_FINDING:
+                assert any(auto.matches(f) for f in reported), (cap.id, auto.match)
+
+
 def test_firmware_findings_reach_the_expected_capabilities(catalogs: Catalogs) -> None:
     def caps_for(finding_id: str) -> set[str]:
         return {
@@ -148,7 +164,7 @@ def test_firmware_findings_reach_the_expected_capabilities(catalogs: Catalogs) -
         }  # fmt: skip
 
     assert {"unique-credentials", "secure-by-default"} <= caps_for("IW-FW-ACCOUNT-DEFAULT-PASSWORD")
-    assert "exploit-mitigations" in caps_for("IW-FW-HARDENING-NO-NX")
+    assert "exploit-mitigations" in caps_for("IW-FW-ELF-NO-NX")
     assert "no-known-exploitable-vulnerabilities" in caps_for("IW-FW-KNOWN-VULN")
     assert caps_for("IW-FW-KNOWN-VULNERABLE") == set()  # an exact id, not a prefix
 

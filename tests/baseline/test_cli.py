@@ -67,7 +67,7 @@ def test_show_capability(runner: CliRunner) -> None:
     assert data["evidence"]["declarations"][0]["key"] == "support_period.end_date"
     assert "uk-psti:3" in {r["ref"] for r in data["requirements"]}
     result = run(runner, "show", "exploit-mitigations")
-    assert "IW-FW-HARDENING-*" in result.stdout
+    assert "IW-FW-ELF-*" in result.stdout
 
 
 def test_show_all_capabilities(runner: CliRunner) -> None:
