@@ -3,6 +3,7 @@ checks, known vulnerabilities and recording the build, on small generated trees 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from iotwarden.intel.ingest import ingest
 from iotwarden.store.db import Store
 from iotwarden.store.fleet import FleetRepository
 from tests.firmware.images import squashfs
-from tests.firmware.rootfs import RootFS, crypt_hash
+from tests.firmware.rootfs import RootFS, crypt_hash, pem_private, rsa_key
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "data" / "samples"
 ACME = BuildRef(ProductRef("Acme", "R500"), "2.1.0")
@@ -373,3 +374,121 @@ def test_random_data_is_an_error_naming_the_input(tmp_path: Path) -> None:
 
     with pytest.raises(FirmwareError, match=r"noise\.bin"):
         analyze_image(noise)
+
+
+# --- beside the root file systems: kernels, boot loaders, firmware blobs ------------------------
+
+KERNEL_BANNER = b"Linux version 4.14.180 (builder@buildhost) (gcc version 7.5.0) #0 SMP\n\x00"
+#: A boot loader partition: U-Boot's version string, and a key that a check would report were
+#: it in a root file system (nothing outside the roots is checked).
+BOOT_LOADER = b"\x00U-Boot 2016.03 (Jun 12 2017 - 10:00:00 +0800)\x00" + bytes(range(256)) * 4
+
+
+def trx_with_kernel_and_boot_loader(tree: Path, out: Path) -> Path:
+    """A TRX: an LZMA kernel, the root file system (SquashFS), a boot loader partition."""
+    import lzma
+
+    from tests.firmware.images import trx
+
+    kernel = lzma.compress(KERNEL_BANNER + bytes(range(256)) * 64, format=lzma.FORMAT_ALONE)
+    key = pem_private(rsa_key(1024))
+    rootfs = squashfs(tree, out.with_suffix(".sqsh")).read_bytes()
+    out.write_bytes(trx([kernel, rootfs, BOOT_LOADER + key]))
+    return out
+
+
+def test_the_kernel_and_boot_loader_beside_the_root_are_identified_not_checked(
+    tree: Path, tmp_path: Path, store: Store
+) -> None:
+    from iotwarden.firmware.sbom import to_cyclonedx
+
+    image = trx_with_kernel_and_boot_loader(tree, tmp_path / "firmware.trx")
+
+    analysis = analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+
+    version, paths = component(analysis, "linux_kernel")
+    (kernel_path,) = paths
+    assert version == "4.14.180"
+    assert kernel_path.startswith("<extraction>/extracted/firmware.trx_extract/part0_extract/")
+    assert component(analysis, "u-boot") == (
+        "2016.03",
+        {"<extraction>/extracted/firmware.trx_extract/part2"},
+    )
+    # The root file system is analysed as before.
+    assert component(analysis, "busybox") == ("1.19.4", {"/bin/busybox"})
+    assert (analysis.files.total, analysis.files.outside) == (8, 2)
+    # Identification only: the key in the boot loader partition is no finding.
+    assert [f.path for f in analysis.findings if f.path.startswith("<extraction>")] == []
+    # The files are in the SBOM evidence with their digests, and the components in the SBOM.
+    evidence = {e.path: e for e in analysis.evidence_files}
+    assert len(evidence["<extraction>/extracted/firmware.trx_extract/part2"].sha256) == 64
+    assert kernel_path in evidence
+    names = {c["name"] for c in json.loads(to_cyclonedx(analysis))["components"]}
+    assert {"linux_kernel", "u-boot", "busybox"} <= names
+
+
+def _blob(path: Path, data: bytes = b"\x00U-Boot 2016.03 (Jun 12 2017 - 10:00:00)\x00") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_only_binary_files_outside_the_roots_are_scanned_and_links_are_not_followed(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    out = work / "extracted" / "flash.bin_extract"
+    root = out / "1048576.squashfs"
+    _blob(root / "bin/busybox", BUSYBOX)  # inside the root: walked with it, not here
+    _blob(out / "0-65536.unknown")  # a carved chunk: scanned
+    _blob(out / "65536.uimage/Linux.bin_extract/Linux", KERNEL_BANNER)  # unpacked: scanned
+    _blob(out / "65536.uimage/Linux.bin", b"\x5d\x00\x00\x80\x00")  # unpacked beside: skipped
+    _blob(out / "notes.txt", b"U-Boot 2016.03 (Jun 12 2017 - 10:00:00)\n")  # text: skipped
+    _blob(out / "erased.padding", b"\xff" * 65536)  # erased flash: skipped
+    _blob(out / "empty", b"")
+    _blob(work / ".unblob/shims/sasquatch", b"\x7fELF\x00")  # the extractor's own files
+    host = _blob(tmp_path / "host-secret", KERNEL_BANNER)
+    (out / "link").symlink_to(host)
+    (out / "linked-folder").symlink_to(tmp_path)
+    problems: list[str] = []
+
+    # Something unpacked inside the root is walked with the root.
+    inside = _blob(root / "usr/share/logo.gz_extract/logo", KERNEL_BANNER).parent
+    outputs = [work / "extracted", out / "65536.uimage", inside, root]
+
+    found = analyze_mod._outside_files(outputs, [root], work, problems)
+
+    assert [f.image_path for f in found] == [
+        "<extraction>/extracted/flash.bin_extract/0-65536.unknown",
+        "<extraction>/extracted/flash.bin_extract/65536.uimage/Linux.bin_extract/Linux",
+    ]
+    assert all(f.root == -1 and f.tree_path == f.image_path for f in found)
+    assert problems == []
+    # An output outside the work folder (a directory given as the image) is not looked at.
+    assert analyze_mod._outside_files([tmp_path], [], work, problems) == []
+
+
+def test_outside_the_roots_the_scan_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    out = work / "extracted"
+    for index in range(5):
+        _blob(out / f"blob{index}")
+    os.truncate(_blob(out / "huge"), 1024 * 1024 + 1)  # sparse
+    monkeypatch.setattr(analyze_mod, "MAX_OUTSIDE_FILES", 3)
+    monkeypatch.setattr(analyze_mod, "MAX_OUTSIDE_FILE_BYTES", 1024 * 1024)
+    problems: list[str] = []
+
+    found = analyze_mod._outside_files([out], [], work, problems)
+
+    assert [f.image_path for f in found] == [f"<extraction>/extracted/blob{i}" for i in range(3)]
+    assert problems == [
+        "more than 3 files outside the root file systems: the rest were not scanned for components"
+    ]
+    monkeypatch.setattr(analyze_mod, "MAX_OUTSIDE_FILES", 10)
+    problems.clear()
+    assert len(analyze_mod._outside_files([out], [], work, problems)) == 5
+    assert problems == [
+        "<extraction>/extracted/huge: larger than 1 MiB, not scanned for components"
+    ]

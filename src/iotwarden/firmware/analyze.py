@@ -3,6 +3,10 @@ walk its root file systems, analyse each file's content (cached by content hash)
 components, run the security checks, match the components against the advisory store, record
 the build in the inventory, and return one :class:`FirmwareAnalysis`.
 
+What the extraction left outside the root file systems (a flash dump's boot loader and kernel,
+firmware blobs) is scanned for components too, identification only: no check looks at it. Those
+files are named by their place in the work folder (``<extraction>/extracted/...``).
+
 The walk never follows a symbolic link and skips device nodes, FIFOs and sockets; a file is
 read at most :data:`MAX_CONTENT_BYTES` deep (the rest is noted as a problem), so memory stays
 bounded whatever the image holds. One unreadable or hostile file is a problem in the report,
@@ -57,6 +61,17 @@ POOL_MIN_BYTES = 128 * 1024 * 1024
 POOL_MIN_FILES = 64
 #: Files handed to a worker at a time.
 POOL_BATCH = 16
+#: Outside the root file systems, at most this many files are scanned for components ...
+MAX_OUTSIDE_FILES = 256
+#: ... each at most this large (an uncompressed kernel takes tens of MiB) ...
+MAX_OUTSIDE_FILE_BYTES = 64 * 1024 * 1024
+#: ... among at most this many entries looked at (a big tree that is not a root is no blob).
+MAX_OUTSIDE_ENTRIES = 20_000
+#: How reports name a file outside the root file systems: its place in the work folder.
+OUTSIDE_PREFIX = "<extraction>/"
+#: A file outside the roots whose first bytes hold no NUL is text (a script, a manifest, an
+#: erased-flash run of 0xFF), not a kernel, boot loader or firmware blob.
+_BLOB_PROBE = 8192
 
 
 class AnalysisError(FirmwareError):
@@ -153,6 +168,8 @@ class FileCounts:
     unreadable: int = 0
     truncated: int = 0  # larger than the read limit: analysed up to it
     bytes: int = 0
+    #: Files outside the root file systems scanned for components (kernels, boot loaders).
+    outside: int = 0
 
 
 @dataclass(frozen=True)
@@ -340,6 +357,106 @@ def _walk(root: Path, index: int, prefix: str, walk: _Walk) -> int:
             except OSError as e:
                 walk.problems.append(f"{prefix}{tree_path}: cannot be examined ({e.strerror})")
     return found
+
+
+def _outside_files(
+    outputs: Sequence[Path], roots: Sequence[Path], workdir: Path, problems: list[str]
+) -> list[_File]:
+    """The extracted files outside the root file systems worth scanning for components: binary
+    files the extraction left in its outputs (carved chunks, unpacked kernels and boot loaders),
+    bounded in number and size. A container whose content was unpacked next to it
+    (``name_extract``) is skipped: its content is what counts, and it is scanned itself."""
+    base = workdir.resolve()
+    covered = {root.resolve() for root in roots}
+    tops: list[Path] = []
+    for output in sorted({o.resolve() for o in outputs}):
+        if (
+            output.is_relative_to(base)
+            and not any(output.is_relative_to(t) for t in tops)
+            and not any(output.is_relative_to(r) for r in covered)  # walked with its root
+        ):
+            tops.append(output)
+    found: list[_File] = []
+    entries = 0
+    stack = [str(top) for top in reversed(tops)]
+    while stack and len(found) <= MAX_OUTSIDE_FILES:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                listed = sorted(scan, key=lambda e: e.name)
+        except OSError:
+            continue  # not a folder (a file output) or gone: nothing to scan there
+        folders: list[str] = []
+        for entry in listed:
+            entries += 1
+            if entries > MAX_OUTSIDE_ENTRIES:
+                problems.append(
+                    f"more than {MAX_OUTSIDE_ENTRIES} entries outside the root file systems: "
+                    "the rest were not scanned for components"
+                )
+                stack.clear()
+                break
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    # Not the roots (walked already) nor the extractor's own state (.unblob).
+                    if Path(entry.path) not in covered and not (
+                        folder == str(base) and entry.name.startswith(".")
+                    ):
+                        folders.append(entry.path)
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                size = entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+            item = _outside_file(entry.path, size, base, problems)
+            if item is not None:
+                found.append(item)
+            if len(found) > MAX_OUTSIDE_FILES:
+                break
+        stack += reversed(folders)  # popped in name order
+    if len(found) > MAX_OUTSIDE_FILES:
+        found = found[:MAX_OUTSIDE_FILES]
+        problems.append(
+            f"more than {MAX_OUTSIDE_FILES} files outside the root file systems: the rest were "
+            "not scanned for components"
+        )
+    found.sort(key=lambda f: f.image_path)
+    return found
+
+
+def _outside_file(path: str, size: int, base: Path, problems: list[str]) -> _File | None:
+    shown = OUTSIDE_PREFIX + Path(path).relative_to(base).as_posix()
+    if size == 0 or _unpacked_beside(path):
+        return None
+    if size > MAX_OUTSIDE_FILE_BYTES:
+        problems.append(
+            f"{shown}: larger than {MAX_OUTSIDE_FILE_BYTES // (1024 * 1024)} MiB, not scanned "
+            "for components"
+        )
+        return None
+    try:
+        head, _ = _read_head(path, _BLOB_PROBE)
+    except OSError as e:
+        problems.append(f"{shown}: cannot be read ({e.strerror or e})")
+        return None
+    if b"\x00" not in head:
+        return None
+    return _File(shown, shown, path, size, -1)
+
+
+def _unpacked_beside(path: str) -> bool:
+    """Whether the extraction unpacked this file's content into ``<path>_extract``."""
+    beside = path + "_extract"
+    try:
+        if not stat.S_ISDIR(os.lstat(beside).st_mode):
+            return False
+        with os.scandir(beside) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
 
 
 def _digests(path: str, *, sha1: bool = False) -> tuple[str, str | None]:
@@ -569,13 +686,15 @@ def _analyze_in(
     walk = _Walk()
     with clock.phase(AnalysisPhase.WALK):
         counted = [_walk(root, i, prefix, walk) for i, (root, prefix) in enumerate(roots)]
+        outputs = [s.output for s in extraction.steps if s.output is not None]
+        outside = _outside_files(outputs, [r for r, _ in roots], workdir, walk.problems)
     problems += walk.problems
 
     # Hash every file; identical contents are analysed once.
     unreadable = 0
     by_hash: dict[str, str] = {}  # content hash -> one path holding it
-    with clock.phase(AnalysisPhase.HASH, len(walk.files)):
-        for item in walk.files:
+    with clock.phase(AnalysisPhase.HASH, len(walk.files) + len(outside)):
+        for item in [*walk.files, *outside]:
             try:
                 item.sha256, _ = _digests(item.disk_path)
                 by_hash.setdefault(item.sha256, item.disk_path)
@@ -584,6 +703,7 @@ def _analyze_in(
                 problems.append(f"{item.image_path}: cannot be read ({e.strerror or e})")
             watch.advanced(1)
     readable = [f for f in walk.files if f.sha256]
+    outside = [f for f in outside if f.sha256]
 
     results: dict[str, FileAnalysis] = {}
     cached = cache.get_many(list(by_hash))
@@ -604,7 +724,7 @@ def _analyze_in(
     cache.put_many(fresh)
 
     truncated = 0
-    for item in readable:
+    for item in [*readable, *outside]:
         found = results.get(item.sha256)
         if found is None:
             unreadable += 1
@@ -625,6 +745,15 @@ def _analyze_in(
     for index, (root, prefix) in enumerate(roots):
         mine = [f for f in readable if f.root == index and f.sha256 in results]
         hits = {f.tree_path: results[f.sha256].hits for f in mine if results[f.sha256].hits}
+        if index == 0:
+            # Kernels and boot loaders beside the roots belong to the image as a whole: their
+            # evidence joins the best root's (the same kernel in a module and in the image
+            # makes one component). Their paths never clash: they start with OUTSIDE_PREFIX.
+            hits |= {
+                f.image_path: results[f.sha256].hits
+                for f in outside
+                if f.sha256 in results and results[f.sha256].hits
+            }
         elf = {
             f.tree_path: results[f.sha256].elf for f in mine if results[f.sha256].elf is not None
         }
@@ -660,18 +789,20 @@ def _analyze_in(
         findings += findings_for(outcome.vulnerabilities, components)
 
     findings.sort(key=lambda f: (f.severity.rank, f.id, f.path, f.title))
-    evidence_files = _evidence_files(components, readable, problems)
+    evidence_files = _evidence_files(components, [*readable, *outside], problems)
+    contents = {f.sha256 for f in readable}
     counts = FileCounts(
         total=len(walk.files),
-        unique=len(by_hash),
+        unique=len(contents),
         analysed=len(fresh),
         reused=reused,
-        duplicates=len(readable) - len(by_hash),
+        duplicates=len(readable) - len(contents),
         symlinks=walk.symlinks,
         special=walk.special,
         unreadable=unreadable,
         truncated=truncated,
         bytes=sum(f.size for f in walk.files),
+        outside=len(outside),
     )
     timings = dict(clock.timings)
     timings["total"] = round(time.perf_counter() - started, 3)

@@ -223,14 +223,6 @@ def test_pem_marker_templates_in_a_program_are_not_a_private_key(tmp_path: Path)
     assert [f.id for f in analysis.findings if f.id.startswith("IW-FW-KEY")] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap in src: analyze_image identifies components only inside root file systems; the "
-        "kernel and boot loader of a flash dump are extracted (and their banners match the "
-        "signatures) but never scanned, so they are missing from the components and SBOMs"
-    ),
-)
 def test_kernel_and_boot_loader_outside_the_root_file_system_are_identified(
     corpus: Corpus, analyses: dict[str, FirmwareAnalysis]
 ) -> None:
