@@ -182,14 +182,7 @@ class ComponentIndex:
         """(how, matched text, variant) for everything the entry names, as the matcher's
         SQL candidates do."""
         ident = entry.identity
-        purl = None
-        if ident.purl:
-            try:
-                purl = split_purl(ident.purl)
-            except IdentifierError:
-                purl = None
-        if purl is None and ident.ecosystem:
-            purl = purl_parts_for(ident.ecosystem, ident.product)
+        purl = statement_purl(ident.purl, ident.ecosystem, ident.product)
         if purl is not None:
             ptype, namespace, name = purl
             wanted_ns = namespace.lower() if namespace else None
@@ -235,14 +228,7 @@ class ComponentIndex:
     def could_match(self, row: Any) -> bool:
         """Cheap test on an affected row's identity columns, before its ranges are decoded:
         the same choice of identifier as ``candidates``, looked up by key only."""
-        purl = None
-        if row.purl:
-            try:
-                purl = split_purl(row.purl)
-            except IdentifierError:
-                purl = None
-        if purl is None and row.ecosystem:
-            purl = purl_parts_for(row.ecosystem, row.product)
+        purl = statement_purl(row.purl, row.ecosystem, row.product)
         if purl is not None:
             if (purl[0], purl[2].lower()) in self.by_purl:
                 return True
@@ -260,6 +246,21 @@ class ComponentIndex:
         elif row.product and any(n in self.by_name for n in component_names_for(row.product)):
             return True
         return bool(row.vendor_norm and row.vendor_norm in self.products)
+
+
+def statement_purl(
+    purl: str | None, ecosystem: str | None, product: str | None
+) -> tuple[str, str | None, str] | None:
+    """(type, namespace, name) an affected statement names by purl, or by an ecosystem whose
+    packages have one (OSV); None when it names its product otherwise (CPE, name)."""
+    if purl:
+        try:
+            return split_purl(purl)
+        except IdentifierError:
+            pass
+    if ecosystem:
+        return purl_parts_for(ecosystem, product)
+    return None
 
 
 # --- the whole fleet, resident ----------------------------------------------------------------

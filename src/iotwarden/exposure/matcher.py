@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from iotwarden.core.ecosystems import purl_parts_for
 from iotwarden.core.errors import VersionError
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.identifiers import (
@@ -28,7 +27,6 @@ from iotwarden.core.identifiers import (
     parse_cpe,
     parse_purl,
     split_product_condition,
-    split_purl,
 )
 from iotwarden.core.models import (
     AffectedProduct,
@@ -46,6 +44,7 @@ from iotwarden.exposure.index import (
     ResidentFleet,
     component_names_for,
     component_names_for_cpe,
+    statement_purl,
 )
 from iotwarden.intel.view import Sourced, vulnerability_view
 from iotwarden.store import schema as t
@@ -153,14 +152,7 @@ def _component_candidates(conn: Connection, entry: AffectedProduct) -> list[_Can
     ident = entry.identity
     condition: Any = None
     how = ""
-    purl = None
-    if ident.purl:
-        try:
-            purl = split_purl(ident.purl)
-        except IdentifierError:
-            purl = None
-    if purl is None and ident.ecosystem:
-        purl = purl_parts_for(ident.ecosystem, ident.product)
+    purl = statement_purl(ident.purl, ident.ecosystem, ident.product)
     if purl is not None:
         ptype, namespace, name = purl
         condition = and_(c.c.purl_type == ptype, func.lower(c.c.purl_name) == name.lower())

@@ -206,18 +206,23 @@ def rank(
     return ranked
 
 
-class Ranking(Sequence[Priority]):
-    """Every device group's priority, highest first, built lazily: the groups and their scores
-    are computed up front (cheap tuples), the ``Priority`` objects only when read."""
+class LazyRanking(Sequence[Priority]):
+    """Device groups' priorities, highest first, built lazily: the groups and their scores are
+    computed up front (cheap), the ``Priority`` objects only when read (``_make``)."""
 
-    def __init__(
-        self, rows: list[tuple[float, str, tuple[Factor, ...], _GroupKey, list[str]]]
-    ) -> None:
-        self._rows = rows
+    def __init__(self) -> None:
         self._made: dict[int, Priority] = {}
 
-    def __len__(self) -> int:
-        return len(self._rows)
+    def _make(self, index: int) -> Priority:
+        raise NotImplementedError
+
+    @property
+    def devices(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def owners(self) -> set[str | None]:
+        raise NotImplementedError
 
     @overload
     def __getitem__(self, index: int) -> Priority: ...
@@ -229,16 +234,34 @@ class Ranking(Sequence[Priority]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
-            index += len(self._rows)
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
         made = self._made.get(index)
         if made is None:
-            score, band, factors, key, device_ids = self._rows[index]
-            product, version, owner, contact, sector, criticality, internet = key
-            group = DeviceGroup(
-                product, version, owner, contact, sector, criticality, internet, tuple(device_ids)
-            )
-            made = self._made[index] = Priority(group, score, band, factors)
+            made = self._made[index] = self._make(index)
         return made
+
+
+class Ranking(LazyRanking):
+    """A ranking from the store-backed path: one row tuple per group."""
+
+    def __init__(
+        self, rows: list[tuple[float, str, tuple[Factor, ...], _GroupKey, list[str]]]
+    ) -> None:
+        super().__init__()
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _make(self, index: int) -> Priority:
+        score, band, factors, key, device_ids = self._rows[index]
+        product, version, owner, contact, sector, criticality, internet = key
+        group = DeviceGroup(
+            product, version, owner, contact, sector, criticality, internet, tuple(device_ids)
+        )
+        return Priority(group, score, band, factors)
 
     @property
     def devices(self) -> int:
@@ -254,7 +277,7 @@ _GroupKey = tuple[ProductRef, str, str | None, str | None, str | None, Criticali
 
 def prioritise(
     store: Store, result: Exposure, fleet: ResidentFleet | None = None
-) -> Sequence[Priority]:
+) -> LazyRanking:
     """The exposure's device groups, each with its priority and factors, highest first.
 
     One columnar query over the exposed builds' devices; grouping in a dict; the formula
@@ -412,7 +435,7 @@ def _ranks(keys: list[tuple[str, str]]) -> Any:
     return ranks
 
 
-class ResidentRanking(Sequence[Priority]):
+class ResidentRanking(LazyRanking):
     """A ranking over a resident fleet: groups as index ranges into the device columns, the
     ``Priority`` objects (and their device id tuples) built only when read."""
 
@@ -429,6 +452,7 @@ class ResidentRanking(Sequence[Priority]):
         first: Any,
         group_build: list[int],
     ) -> None:
+        super().__init__()
         self._fleet = fleet
         self._group_build = group_build
         self._builds = builds
@@ -439,7 +463,6 @@ class ResidentRanking(Sequence[Priority]):
         self._scored = scored
         self._order = order
         self._first = first
-        self._made: dict[int, Priority] = {}
 
     @classmethod
     def empty(cls) -> ResidentRanking:
@@ -448,23 +471,8 @@ class ResidentRanking(Sequence[Priority]):
     def __len__(self) -> int:
         return len(self._order)
 
-    @overload
-    def __getitem__(self, index: int) -> Priority: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Priority]: ...
-
-    def __getitem__(self, index: int | slice) -> Priority | list[Priority]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        made = self._made.get(index)
-        if made is None:
-            made = self._made[index] = self._make(int(self._order[index]))
-        return made
-
-    def _make(self, group: int) -> Priority:
+    def _make(self, index: int) -> Priority:
+        group = int(self._order[index])
         fleet = self._fleet
         assert fleet is not None  # noqa: S101 - an empty ranking has no groups to make
         start, count = int(self._starts[group]), int(self._counts[group])
