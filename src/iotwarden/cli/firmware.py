@@ -10,13 +10,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
@@ -214,16 +209,7 @@ def analyze_command(
         workers=workers,
     )
     quiet = as_json or (sbom is not None and out is None)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with render.new_progress(err) as progress:
         observer = _ProgressObserver(progress)
         try:
             analysis = analyze_image(

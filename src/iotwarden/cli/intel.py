@@ -9,12 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
 from iotwarden.core.models import AdvisoryFormat
@@ -123,16 +118,7 @@ def ingest_command(
     """
     store = open_store()
     total = _count_inputs(paths)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json or not err.is_terminal,
-    ) as progress:
+    with render.new_progress(err, disable=as_json) as progress:
         report = ingest(store, paths, _ProgressObserver(progress, total), batch_size)
     if as_json:
         print_json(report.as_dict())

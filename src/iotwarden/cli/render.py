@@ -269,17 +269,22 @@ class StageProgress:
             self.pending = 0
 
 
-@contextlib.contextmanager
-def progress_bar() -> Iterator[StageProgress]:
-    err = make_console(stderr=True)
-    with Progress(
+def new_progress(console: Console, *, disable: bool = False) -> Progress:
+    """The progress display every long command uses: spinner, what, bar, n of m, time; drawn
+    only on a terminal and removed when done."""
+    return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=console,
         transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+        disable=disable or not console.is_terminal,
+    )
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[StageProgress]:
+    with new_progress(make_console(stderr=True)) as progress:
         yield StageProgress(progress)
