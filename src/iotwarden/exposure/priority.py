@@ -259,7 +259,14 @@ class Ranking(LazyRanking):
         score, band, factors, key, device_ids = self._rows[index]
         product, version, owner, contact, sector, criticality, internet = key
         group = DeviceGroup(
-            product, version, owner, contact, sector, criticality, internet, tuple(device_ids)
+            product,
+            version,
+            owner,
+            contact,
+            sector,
+            criticality,
+            internet,
+            tuple(sorted(device_ids)),
         )
         return Priority(group, score, band, factors)
 
@@ -275,9 +282,7 @@ class Ranking(LazyRanking):
 _GroupKey = tuple[ProductRef, str, str | None, str | None, str | None, Criticality | None, bool]
 
 
-def prioritise(
-    store: Store, result: Exposure, fleet: ResidentFleet | None = None
-) -> LazyRanking:
+def prioritise(store: Store, result: Exposure, fleet: ResidentFleet | None = None) -> LazyRanking:
     """The exposure's device groups, each with its priority and factors, highest first.
 
     One columnar query over the exposed builds' devices; grouping in a dict; the formula
@@ -477,7 +482,7 @@ class ResidentRanking(LazyRanking):
         assert fleet is not None  # noqa: S101 - an empty ranking has no groups to make
         start, count = int(self._starts[group]), int(self._counts[group])
         positions = self._rows[self._members[start : start + count]]
-        device_ids = tuple(fleet.device_ids[i] for i in positions.tolist())
+        device_ids = tuple(sorted(fleet.device_ids[i] for i in positions.tolist()))
         row = int(self._rows[self._first[group]])
         build = self._builds[self._group_build[group]]
         organisation, contact = fleet.owners[int(fleet.owner[row])]
