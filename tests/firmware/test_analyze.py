@@ -3,10 +3,12 @@ checks, known vulnerabilities and recording the build, on small generated trees 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,7 @@ from iotwarden.firmware.analyze import (
     FirmwareAnalysis,
     analyze_image,
 )
-from iotwarden.firmware.cache import MemoryFileCache
+from iotwarden.firmware.cache import MemoryFileCache, MemoryImageCache
 from iotwarden.firmware.model import FirmwareError, Severity
 from iotwarden.intel.ingest import ingest
 from iotwarden.store.db import Store
@@ -492,3 +494,267 @@ def test_outside_the_roots_the_scan_is_bounded(
     assert problems == [
         "<extraction>/extracted/huge: larger than 1 MiB, not scanned for components"
     ]
+
+
+# --- re-analysing the same image ----------------------------------------------------------------
+
+#: What differs between two analyses of the same image whatever is reused: when and how long.
+VOLATILE = ("analysed_at", "timings", "files")
+
+
+def same_report(first: FirmwareAnalysis, again: FirmwareAnalysis) -> None:
+    from iotwarden.report.firmware import to_json
+
+    one, two = to_json(first), to_json(again)
+    for key in VOLATILE:
+        one.pop(key), two.pop(key)
+    assert two == one
+
+
+def test_reanalysing_the_same_image_reuses_its_analysis_without_extracting(
+    tree: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iotwarden.firmware import extract as extract_pkg
+
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    first = analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+
+    def no_extraction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the image was extracted again")
+
+    monkeypatch.setattr(extract_pkg, "extract", no_extraction)
+    recorder = Recorder()
+    again = analyze_image(
+        image, store=store, options=AnalysisOptions(build=ACME), observer=recorder
+    )
+
+    assert not first.reused_image and first.reused_from is None
+    assert again.reused_image
+    assert again.reused_from is not None and again.reused_from <= again.analysed_at
+    assert again.reused_from[:10] == first.analysed_at[:10]
+    # Every distinct content counts as reused; nothing was analysed, extracted or checked.
+    assert (again.files.total, again.files.analysed, again.files.reused) == (8, 0, 7)
+    assert set(again.timings) == {"reuse", "match", "total"}
+    started = [phase for kind, phase, _ in recorder.events if kind == "start"]
+    assert started == [AnalysisPhase.REUSE, AnalysisPhase.MATCH]
+    # The same components, findings, checks, hardening, evidence files and extraction facts.
+    assert again.components == first.components
+    assert again.findings == first.findings
+    assert again.evidence_files == first.evidence_files
+    same_report(first, again)
+    assert again.stored and again.build == ACME
+
+
+def test_a_reused_image_is_matched_against_advisories_that_arrived_since(
+    tree: Path, tmp_path: Path, store: Store
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    first = analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+    ingest(store, [str(SAMPLES / "advisories")])
+
+    again = analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+
+    assert "IW-FW-KNOWN-VULN" not in ids(first) and not first.advisories_checked
+    assert again.reused_image and again.advisories_checked
+    known = [f for f in again.findings if f.id == "IW-FW-KNOWN-VULN"]
+    assert [f.details["vulnerability"] for f in known] == ["CVE-2014-0160"]
+    assert known[0].severity is Severity.CRITICAL
+    assert again.findings == tuple(
+        sorted(again.findings, key=lambda f: (f.severity.rank, f.id, f.path, f.title))
+    )
+
+
+def test_a_reused_image_is_recorded_as_the_build_named_this_time(
+    tree: Path, tmp_path: Path, store: Store
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    analyze_image(image, store=store, options=AnalysisOptions(build=ACME))
+    rebadged = BuildRef(ProductRef("Acme", "R600"), "1.0")
+
+    again = analyze_image(image, store=store, options=AnalysisOptions(build=rebadged))
+    unsaved = analyze_image(
+        image, store=store, options=AnalysisOptions(build=ACME, store_build=False)
+    )
+
+    assert again.reused_image and again.stored and again.build == rebadged
+    assert unsaved.reused_image and not unsaved.stored
+    ingest(store, [str(SAMPLES / "advisories")])
+    exposed = sorted((str(b.product), b.version) for b in exposure(store, "CVE-2014-0160").builds)
+    assert exposed == [("Acme R500", "2.1.0"), ("Acme R600", "1.0")]
+
+
+def test_no_cache_a_kept_work_folder_and_a_folder_are_analysed_in_full(
+    tree: Path, tmp_path: Path, store: Store
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    analyze_image(image, store=store)
+    analyze_image(tree, store=store)
+
+    no_cache = analyze_image(image, store=store, options=AnalysisOptions(use_cache=False))
+    kept = analyze_image(image, store=store, options=AnalysisOptions(work_dir=tmp_path / "work"))
+    folder = analyze_image(tree, store=store)
+
+    assert not no_cache.reused_image
+    assert (no_cache.files.analysed, no_cache.files.reused) == (7, 0)
+    assert "extract" in no_cache.timings
+    # The kept tree is extracted; its files come from the per-file cache.
+    assert not kept.reused_image and "extract" in kept.timings
+    assert (kept.files.analysed, kept.files.reused) == (0, 7)
+    assert (tmp_path / "work" / "extracted").is_dir()
+    # A folder has no digest saying its content did not change: per-file reuse only.
+    assert not folder.reused_image and "reuse" not in folder.timings
+    assert (folder.files.analysed, folder.files.reused) == (0, 7)
+
+
+def test_another_image_or_another_key_is_analysed_again(
+    tree: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    analyze_image(image, store=store)
+    fs = router_tree(tmp_path / "v2", dropbear=b"\x00dropbear_2019.78\x00")
+    next_version = analyze_image(squashfs(fs.root, tmp_path / "v2.sqsh"), store=store)
+    renamed = tmp_path / "renamed.bin"
+    renamed.write_bytes(image.read_bytes())
+    same_bytes = analyze_image(renamed, store=store)
+    monkeypatch.setattr(analyze_mod, "code_fingerprint", lambda: "new-code")
+    new_code = analyze_image(image, store=store)
+
+    assert not next_version.reused_image
+    assert (next_version.files.analysed, next_version.files.reused) == (1, 6)
+    assert component(next_version, "dropbear")[0] == "2019.78"
+    # The key is the content, not the name.
+    assert same_bytes.reused_image and same_bytes.image.name == "renamed.bin"
+    assert not new_code.reused_image and "extract" in new_code.timings
+
+
+def test_the_key_names_the_code_the_options_and_the_extraction_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from iotwarden.firmware.extract import ExtractionLimits
+
+    base = analyze_mod.image_analysis_version()
+    variants = [
+        analyze_mod.image_analysis_version(AnalysisOptions(max_content_bytes=1024)),
+        analyze_mod.image_analysis_version(AnalysisOptions(limits=ExtractionLimits(max_depth=2))),
+    ]
+    # Options that do not change what the image gives keep the key.
+    assert analyze_mod.image_analysis_version(AnalysisOptions(workers=2, build=ACME)) == base
+    monkeypatch.setenv("IOTWARDEN_USE_UNBLOB", "0")
+    variants.append(analyze_mod.image_analysis_version())
+    monkeypatch.delenv("IOTWARDEN_USE_UNBLOB")
+    monkeypatch.setattr(analyze_mod, "IMAGE_RESULT_FORMAT", "test-next")
+    variants.append(analyze_mod.image_analysis_version())
+    monkeypatch.setattr(analyze_mod, "IMAGE_RESULT_FORMAT", "1")
+    monkeypatch.setattr(analyze_mod, "code_fingerprint", lambda: "edited")
+    variants.append(analyze_mod.image_analysis_version())
+
+    assert len({base, *variants}) == 1 + len(variants)
+    assert all(len(key) <= 128 for key in variants)
+
+
+def test_the_code_fingerprint_covers_the_firmware_modules_and_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    package = Path(analyze_mod.__file__).resolve().parents[1]
+    copy = tmp_path / "iotwarden"
+    for part in ("firmware", "data/firmware", "core"):
+        shutil.copytree(package / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(analyze_mod, "__file__", str(copy / "firmware" / "analyze.py"))
+
+    def fingerprint() -> str:
+        analyze_mod.code_fingerprint.cache_clear()
+        return analyze_mod.code_fingerprint()
+
+    try:
+        original = fingerprint()
+        (copy / "core" / "versions.py").write_text("# not what identification reads\n")
+        unrelated = fingerprint()
+        signatures = copy / "data" / "firmware" / "signatures.yaml"
+        signatures.write_bytes(signatures.read_bytes() + b"\n# a new signature\n")
+        data_edit = fingerprint()
+        (copy / "firmware" / "checks" / "services.py").write_text("# edited\n")
+        code_edit = fingerprint()
+    finally:
+        analyze_mod.code_fingerprint.cache_clear()
+
+    assert original == unrelated
+    assert len({original, data_edit, code_edit}) == 3
+
+
+def test_a_partial_extraction_is_not_kept_for_the_next_analysis(
+    tree: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iotwarden.firmware import extract as extract_pkg
+
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    real = extract_pkg.extract
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        note = "extraction stopped after the 300 s time limit; results are partial"
+        return dataclasses.replace(result, problems=(note, *result.problems))
+
+    monkeypatch.setattr(extract_pkg, "extract", stopped)
+    partial = analyze_image(image, store=store)
+    monkeypatch.setattr(extract_pkg, "extract", real)
+    complete = analyze_image(image, store=store)
+    again = analyze_image(image, store=store)
+
+    assert partial.extraction.problems[0].startswith("extraction stopped")
+    assert not complete.reused_image
+    assert complete.extraction.neutralised_links == 1  # noted, and no reason not to keep it
+    assert again.reused_image
+
+
+def test_a_damaged_stored_analysis_is_analysed_again_and_replaced(
+    tree: Path, tmp_path: Path
+) -> None:
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+    images = MemoryImageCache()
+    files = MemoryFileCache()
+    analyze_image(image, cache=files, image_cache=images)
+    (sha,) = images.results
+    images.results[sha] = dataclasses.replace(images.results[sha], result={"format": "1"})
+
+    damaged = analyze_image(image, cache=files, image_cache=images)
+    again = analyze_image(image, cache=files, image_cache=images)
+
+    assert not damaged.reused_image and (damaged.files.analysed, damaged.files.reused) == (0, 7)
+    assert again.reused_image
+    assert component(again, "busybox") == ("1.19.4", {"/bin/busybox"})
+
+
+def test_a_failure_to_keep_the_analysis_is_a_problem_not_the_end(
+    tree: Path, tmp_path: Path
+) -> None:
+    from iotwarden.core.errors import StoreError
+
+    class ReadOnly(MemoryImageCache):
+        def put(self, sha256: str, size: int, result: Mapping[str, Any]) -> None:
+            raise StoreError("the store is read-only")
+
+    image = squashfs(tree, tmp_path / "firmware.sqsh")
+
+    analysis = analyze_image(image, image_cache=ReadOnly())
+
+    assert analysis.problems[-1] == (
+        "the analysis could not be kept for the next one: the store is read-only"
+    )
+    assert component(analysis, "busybox")[0] == "1.19.4"
+
+
+def test_a_file_name_that_is_not_utf8_is_reused_as_reported(tmp_path: Path, store: Store) -> None:
+    fs = router_tree(tmp_path / "rootfs")
+    Path(os.fsdecode(os.path.join(os.fsencode(fs.root / "bin"), b"sh\xff"))).write_bytes(
+        BUSYBOX + b"\x00other build\x00"
+    )
+    image = squashfs(fs.root, tmp_path / "firmware.sqsh")
+
+    first = analyze_image(image, store=store)
+    again = analyze_image(image, store=store)
+
+    assert again.reused_image
+    assert component(again, "busybox") == ("1.19.4", {"/bin/busybox", "/bin/sh\\xff"})
+    same_report(first, again)

@@ -1,8 +1,10 @@
-"""The per-file result cache: results by content hash under one analysers version, in the
-store (SQLite here; the table is plain SQLAlchemy Core like the rest of the store)."""
+"""The analysis caches: per-file results by content hash under one analysers version, and
+image analyses by image digest under one key, in the store (SQLite here; the tables are plain
+SQLAlchemy Core like the rest of the store)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +14,11 @@ from iotwarden.firmware.analyze import FileAnalysis, analyse_content, current_an
 from iotwarden.firmware.cache import (
     MAX_VERSION_KEY,
     MemoryFileCache,
+    MemoryImageCache,
     NullFileCache,
+    NullImageCache,
     StoreFileCache,
+    StoreImageCache,
     analysers_version,
 )
 from iotwarden.store.db import Store
@@ -106,3 +111,57 @@ def test_a_file_analysis_round_trips_through_the_store(store: Store) -> None:
     cache.put_many({SHA_A: analysis.to_dict()})
 
     assert FileAnalysis.from_dict(cache.get_many([SHA_A])[SHA_A]) == analysis
+
+
+# --- per image --------------------------------------------------------------------------------
+
+
+def test_an_image_analysis_comes_back_by_digest_under_the_same_key_only(store: Store) -> None:
+    before = dt.datetime.now(dt.UTC)
+    v1 = StoreImageCache(store, "image=1;code=a")
+    v2 = StoreImageCache(store, "image=1;code=b")
+
+    v1.put(SHA_A, 16 * 1024 * 1024, {"format": "1", "components": [{"name": "busybox"}]})
+
+    cached = v1.get(SHA_A)
+    assert cached is not None
+    assert cached.result == {"format": "1", "components": [{"name": "busybox"}]}
+    assert before <= cached.analysed_at <= dt.datetime.now(dt.UTC)
+    assert v1.get(SHA_B) is None
+    assert v2.get(SHA_A) is None
+    assert (v1.count(), v2.count()) == (1, 0)
+
+
+def test_keeping_an_image_analysis_replaces_the_earlier_one_under_any_key(store: Store) -> None:
+    old = StoreImageCache(store, "old")
+    new = StoreImageCache(store, "new")
+    old.put(SHA_A, 1, {"n": 1})
+    old.put(SHA_B, 1, {"n": 2})
+
+    new.put(SHA_A, 1, {"n": 3})
+    new.put(SHA_A, 1, {"n": 4})
+
+    # The other key's row for that image is gone (it can never be read again); another
+    # image's row stays until pruned.
+    assert old.get(SHA_A) is None and old.get(SHA_B) is not None
+    latest = new.get(SHA_A)
+    assert latest is not None and latest.result == {"n": 4}
+    assert new.count() == 1
+    assert new.prune_other_versions() == 1
+    assert old.get(SHA_B) is None
+
+
+def test_an_image_key_longer_than_the_column_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="longer than 128"):
+        StoreImageCache(store, "k" * 129)
+
+
+def test_null_and_memory_image_caches() -> None:
+    null = NullImageCache()
+    null.put(SHA_A, 1, {"n": 1})
+    assert null.get(SHA_A) is None
+    memory = MemoryImageCache()
+    memory.put(SHA_A, 1, {"n": 1})
+    cached = memory.get(SHA_A)
+    assert cached is not None and cached.result == {"n": 1}
+    assert memory.get(SHA_B) is None

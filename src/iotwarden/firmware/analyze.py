@@ -3,6 +3,10 @@ walk its root file systems, analyse each file's content (cached by content hash)
 components, run the security checks, match the components against the advisory store, record
 the build in the inventory, and return one :class:`FirmwareAnalysis`.
 
+Analysing the same image file again (same SHA-256, same code, data and options) reuses the
+image-derived part of its stored analysis without extracting, and only matches the known
+vulnerabilities and records the build anew: both depend on the store, not on the image.
+
 What the extraction left outside the root file systems (a flash dump's boot loader and kernel,
 firmware blobs) is scanned for components too, identification only: no check looks at it. Those
 files are named by their place in the work folder (``<extraction>/extracted/...``).
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import datetime as dt
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -26,16 +32,20 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 from iotwarden import __version__
+from iotwarden.core.errors import StoreError
 from iotwarden.core.fleet import BuildRef
 from iotwarden.firmware.cache import (
     FileResultCache,
+    ImageResultCache,
     NullFileCache,
+    NullImageCache,
     StoreFileCache,
+    StoreImageCache,
     analysers_version,
 )
 from iotwarden.firmware.model import (
@@ -52,6 +62,8 @@ from iotwarden.store.db import Store
 MAX_CONTENT_BYTES = 64 * 1024 * 1024
 #: Layout of a cached per-file result; bump when :class:`FileAnalysis` changes.
 RESULT_FORMAT = "1"
+#: Layout of a stored image analysis (the image-derived part); bump when it changes.
+IMAGE_RESULT_FORMAT = "1"
 HASH_CHUNK = 1024 * 1024
 #: Worker processes pay off only past this much content to analyse: measured on 2 shared
 #: cores, the analysers read ~14 MB/s in one process (1,500 files, 24 MB: 1.7 s), while two
@@ -86,6 +98,7 @@ class AnalysisPhase(StrEnum):
     IDENTIFY = "identify"
     CHECK = "check"
     MATCH = "match"  # known vulnerabilities and recording the build
+    REUSE = "reuse"  # looking up the stored analysis of the same image
 
 
 class AnalysisObserver(Protocol):
@@ -202,12 +215,75 @@ class FirmwareAnalysis:
     versions: dict[str, str]
     analysed_at: str = ""
     work_dir: str | None = None  # kept on request (--work-dir)
+    #: The image-derived part comes from the stored analysis of the same image (nothing was
+    #: extracted or analysed again); known vulnerabilities and the build were done anew.
+    reused_image: bool = False
+    #: When that stored analysis was made (UTC, ISO 8601), if reused.
+    reused_from: str | None = None
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Severity}
         for f in self.findings:
             counts[f.severity.value] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class _ImagePart:
+    """What an analysis derives from the image alone, kept by the image's SHA-256 (see
+    :func:`image_analysis_version`). Every text in it is printable (see :func:`printable`)."""
+
+    rootfs: tuple[RootFs, ...]
+    extraction: ExtractionSummary
+    components: tuple[IdentifiedComponent, ...]
+    findings: tuple[Finding, ...]  # the checks' findings (no known vulnerability)
+    hardening: dict[str, Any]
+    checks: tuple[dict[str, Any], ...]
+    files: FileCounts
+    evidence_files: tuple[EvidenceFile, ...]
+    problems: tuple[str, ...]
+    versions: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": IMAGE_RESULT_FORMAT,
+            "rootfs": [dataclasses.asdict(r) for r in self.rootfs],
+            "extraction": {
+                "steps": list(self.extraction.steps),
+                "problems": list(self.extraction.problems),
+                "neutralised_links": self.extraction.neutralised_links,
+            },
+            "components": [c.to_dict() for c in self.components],
+            "findings": [f.to_dict() for f in self.findings],
+            "hardening": self.hardening,
+            "checks": list(self.checks),
+            "files": dataclasses.asdict(self.files),
+            "evidence_files": [dataclasses.asdict(e) for e in self.evidence_files],
+            "problems": list(self.problems),
+            "versions": dict(self.versions),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> _ImagePart:
+        if data.get("format") != IMAGE_RESULT_FORMAT:
+            raise ValueError(f"stored image analysis of format {data.get('format')!r}")
+        extraction = data["extraction"]
+        return cls(
+            rootfs=tuple(RootFs(**r) for r in data["rootfs"]),
+            extraction=ExtractionSummary(
+                steps=tuple(dict(s) for s in extraction["steps"]),
+                problems=tuple(str(p) for p in extraction["problems"]),
+                neutralised_links=int(extraction["neutralised_links"]),
+            ),
+            components=tuple(IdentifiedComponent.from_dict(c) for c in data["components"]),
+            findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+            hardening=dict(data["hardening"]),
+            checks=tuple(dict(a) for a in data["checks"]),
+            files=FileCounts(**data["files"]),
+            evidence_files=tuple(EvidenceFile(**e) for e in data["evidence_files"]),
+            problems=tuple(str(p) for p in data["problems"]),
+            versions={str(k): str(v) for k, v in data["versions"].items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -611,56 +687,203 @@ def analyze_image(
     observer: AnalysisObserver | None = None,
     cache: FileResultCache | None = None,
     extraction_observer: Any = None,
+    image_cache: ImageResultCache | None = None,
 ) -> FirmwareAnalysis:
     """Analyse a firmware image (a file in any format the extractor reads, or a folder holding
     an extracted root file system).
 
     With a ``store``: per-file results are cached there, the components are matched against
-    its advisories, and the build (``options.build``) is recorded in its inventory. Raises
-    :class:`AnalysisError` (or the extractor's ``ExtractionError``) when the image is missing or
-    nothing can be extracted from it."""
+    its advisories, and the build (``options.build``) is recorded in its inventory. The
+    image-derived part of the analysis is kept there too: analysing the same image file again
+    (same SHA-256, same code, data and options) reuses it without extracting, and only matches
+    the known vulnerabilities and records the build again (``reused_image`` in the result).
+    A folder, a kept work folder (``options.work_dir``) or ``use_cache=False`` always extracts
+    and analyses. Raises :class:`AnalysisError` (or the extractor's ``ExtractionError``) when
+    the image is missing or nothing can be extracted from it."""
     options = options or AnalysisOptions()
     watch = observer or NullAnalysisObserver()
     image = Path(image)
     if not image.exists() and not image.is_symlink():
         raise AnalysisError(f"{image}: no such file or folder")
-    if cache is None:
+    started = time.perf_counter()
+    if image_cache is None:
+        if store is not None and options.use_cache:
+            image_cache = StoreImageCache(store, image_analysis_version(options))
+        else:
+            image_cache = NullImageCache()
+    clock = _Clock(watch)
+    info = _image_info(image)
+
+    # The same image file again: its extraction, files, components and checks cannot have
+    # changed, so only what depends on the store is done again. Not for a folder (no single
+    # digest says its content is unchanged) nor when the extracted tree is to be kept.
+    lookup = not isinstance(image_cache, NullImageCache)
+    if lookup and info.sha256 is not None and options.work_dir is None:
+        with clock.phase(AnalysisPhase.REUSE):
+            part, reused_from = _reusable(image_cache, info.sha256)
+        if part is not None:
+            return _finish(info, part, store, options, clock, started, reused_from=reused_from)
+
+    if cache is None:  # only now: its key loads every analyser, which a reuse does not need
         if store is not None and options.use_cache:
             cache = StoreFileCache(store, current_analysers_version(options.max_content_bytes))
         else:
             cache = NullFileCache()
-    clock = _Clock(watch)
-    started = time.perf_counter()
-    info = _image_info(image)
     if options.work_dir is not None:
         options.work_dir.mkdir(parents=True, exist_ok=True)
-        return _analyze_in(
-            image, info, options.work_dir, store, options, clock, cache, extraction_observer
+        part, repeatable = _analyze_in(
+            image, options.work_dir, options, clock, cache, extraction_observer
         )
-    with tempfile.TemporaryDirectory(prefix="iotwarden-firmware-") as tmp:
-        result = _analyze_in(
-            image, info, Path(tmp), store, options, clock, cache, extraction_observer
-        )
-    timings = dict(result.timings)
+    else:
+        with tempfile.TemporaryDirectory(prefix="iotwarden-firmware-") as tmp:
+            part, repeatable = _analyze_in(
+                image, Path(tmp), options, clock, cache, extraction_observer
+            )
+    if info.sha256 is not None and info.size is not None and repeatable:
+        try:
+            image_cache.put(info.sha256, info.size, part.to_dict())
+        except StoreError as e:  # the analysis stands; the next one extracts again
+            part = dataclasses.replace(
+                part,
+                problems=(*part.problems, f"the analysis could not be kept for the next one: {e}"),
+            )
+    return _finish(info, part, store, options, clock, started, reused_from=None)
+
+
+def image_analysis_version(options: AnalysisOptions | None = None) -> str:
+    """The key under which an image's analysis is kept: everything that shapes the image-derived
+    part besides the image itself (the stored layout, the per-file result layout, the read
+    limit, the extraction limits, whether unblob takes part, and a digest of the firmware code
+    and data). Computed without loading the analysers, so that a re-analysis does not pay for
+    importing them."""
+    from iotwarden.firmware.extract.engine import UNBLOB_SWITCH
+    from iotwarden.firmware.extract.unblob import find_unblob
+
+    options = options or AnalysisOptions()
+    unblob = find_unblob() if os.environ.get(UNBLOB_SWITCH, "1") != "0" else None
+    return analysers_version(
+        image=IMAGE_RESULT_FORMAT,
+        files=RESULT_FORMAT,
+        read=str(options.max_content_bytes),
+        limits="default" if options.limits is None else repr(options.limits),
+        unblob=str(unblob) if unblob is not None else "none",
+        code=code_fingerprint(),
+    )
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of this package's version and of the code and data the image-derived part of an
+    analysis comes from (every module of ``iotwarden.firmware``, its data files, and the
+    identifier builders): any change to them, bumped version constant or not, is a new key."""
+    package = Path(__file__).resolve().parents[1]
+    paths = sorted(
+        {
+            *(package / "firmware").rglob("*.py"),
+            *(package / "data" / "firmware").rglob("*"),
+            package / "core" / "identifiers.py",
+        }
+    )
+    digest = hashlib.sha256(f"iotwarden {__version__}\0".encode())
+    for path in paths:
+        if path.is_dir():
+            continue
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")  # the same unreadable install gives the same key
+    return digest.hexdigest()
+
+
+def _reusable(cache: ImageResultCache, sha256: str) -> tuple[_ImagePart | None, str | None]:
+    """The stored image-derived part for this image, or (None, None); an entry that cannot be
+    read back (another layout, damage) is analysed again and replaced."""
+    cached = cache.get(sha256)
+    if cached is None:
+        return None, None
+    try:
+        part = _ImagePart.from_dict(cached.result)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None, None
+    when = cached.analysed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return part, when
+
+
+def _finish(
+    info: ImageInfo,
+    part: _ImagePart,
+    store: Store | None,
+    options: AnalysisOptions,
+    clock: _Clock,
+    started: float,
+    *,
+    reused_from: str | None,
+) -> FirmwareAnalysis:
+    """What depends on the store, done on every analysis: known vulnerabilities (advisories
+    arrive between runs) and recording the build (another product or version may be named)."""
+    findings = list(part.findings)
+    stored = False
+    build: BuildRef | None = None
+    advisories = False
+    considered = 0
+    if store is not None:
+        from iotwarden.firmware.vulns import findings_for, record_and_match
+
+        with clock.phase(AnalysisPhase.MATCH):
+            outcome = record_and_match(
+                store, options.build, part.components, keep=options.store_build
+            )
+        stored, build = outcome.stored, outcome.build
+        advisories = outcome.advisories_available
+        considered = outcome.candidates
+        findings += [
+            _printable_finding(f) for f in findings_for(outcome.vulnerabilities, part.components)
+        ]
+    findings.sort(key=lambda f: (f.severity.rank, f.id, f.path, f.title))
+    files = part.files
+    if reused_from is not None:
+        files = dataclasses.replace(files, analysed=0, reused=files.analysed + files.reused)
+    timings = dict(clock.timings)
     timings["total"] = round(time.perf_counter() - started, 3)
-    return dataclasses.replace(result, timings=timings)
+    return FirmwareAnalysis(
+        image=info,
+        rootfs=part.rootfs,
+        extraction=part.extraction,
+        components=part.components,
+        findings=tuple(findings),
+        hardening=part.hardening,
+        checks=part.checks,
+        files=files,
+        evidence_files=part.evidence_files,
+        timings=timings,
+        problems=part.problems,
+        build=build,
+        stored=stored,
+        advisories_checked=advisories,
+        vulnerabilities_considered=considered,
+        versions=dict(part.versions),
+        analysed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        work_dir=str(options.work_dir) if options.work_dir is not None else None,
+        reused_image=reused_from is not None,
+        reused_from=reused_from,
+    )
 
 
 def _analyze_in(
     image: Path,
-    info: ImageInfo,
     workdir: Path,
-    store: Store | None,
     options: AnalysisOptions,
     clock: _Clock,
     cache: FileResultCache,
     extraction_observer: Any,
-) -> FirmwareAnalysis:
-    from iotwarden.firmware.checks import CheckContext, run_checks
+) -> tuple[_ImagePart, bool]:
+    """Extract the image into ``workdir`` and derive everything the image alone gives; also
+    whether that is repeatable (worth keeping for the next analysis of the same image)."""
+    from iotwarden.firmware.checks import CHECKS_VERSION, CheckContext, run_checks
     from iotwarden.firmware.extract import extract
-    from iotwarden.firmware.identify import identify_components
+    from iotwarden.firmware.identify import SIGNATURES_VERSION, identify_components
 
-    started = time.perf_counter()
     watch = clock.observer
     problems: list[str] = []
 
@@ -670,8 +893,8 @@ def _analyze_in(
             kwargs["limits"] = options.limits
         extraction = extract(image, workdir, **kwargs)
     summary = ExtractionSummary(
-        steps=tuple(_jsonable_step(s, workdir) for s in extraction.steps),
-        problems=tuple(extraction.problems),
+        steps=tuple(_printable_value(_jsonable_step(s, workdir)) for s in extraction.steps),
+        problems=tuple(printable(p) for p in extraction.problems),
         neutralised_links=int(extraction.neutralised_links),
     )
     if not extraction.rootfs:
@@ -774,21 +997,7 @@ def _analyze_in(
         else:
             hardening.setdefault("other_rootfs", {})[prefix] = dict(report.hardening_summary)
 
-    stored = False
-    build: BuildRef | None = None
-    advisories = False
-    considered = 0
-    if store is not None:
-        from iotwarden.firmware.vulns import findings_for, record_and_match
-
-        with clock.phase(AnalysisPhase.MATCH):
-            outcome = record_and_match(store, options.build, components, keep=options.store_build)
-        stored, build = outcome.stored, outcome.build
-        advisories = outcome.advisories_available
-        considered = outcome.candidates
-        findings += findings_for(outcome.vulnerabilities, components)
-
-    findings.sort(key=lambda f: (f.severity.rank, f.id, f.path, f.title))
+    io_problems = len(problems)
     evidence_files = _evidence_files(components, [*readable, *outside], problems)
     contents = {f.sha256 for f in readable}
     counts = FileCounts(
@@ -804,40 +1013,46 @@ def _analyze_in(
         bytes=sum(f.size for f in walk.files),
         outside=len(outside),
     )
-    timings = dict(clock.timings)
-    timings["total"] = round(time.perf_counter() - started, 3)
-    from iotwarden.firmware.checks import CHECKS_VERSION
-    from iotwarden.firmware.identify import SIGNATURES_VERSION
-
-    return FirmwareAnalysis(
-        image=info,
+    part = _ImagePart(
         rootfs=tuple(
-            RootFs(_shown_path(root, workdir), prefix, n)
+            RootFs(printable(_shown_path(root, workdir)), printable(prefix), n)
             for (root, prefix), n in zip(roots, counted, strict=True)
         ),
         extraction=summary,
         components=tuple(_printable_component(c) for c in components),
         findings=tuple(_printable_finding(f) for f in findings),
-        hardening=hardening,
-        checks=tuple(attempts),
+        hardening=_printable_value(hardening),
+        checks=tuple(_printable_value(a) for a in attempts),
         files=counts,
         evidence_files=tuple(
             dataclasses.replace(e, path=printable(e.path)) for e in evidence_files
         ),
-        timings=timings,
         problems=tuple(printable(p) for p in problems),
-        build=build,
-        stored=stored,
-        advisories_checked=advisories,
-        vulnerabilities_considered=considered,
         versions={
             "iotwarden": __version__,
             "signatures": SIGNATURES_VERSION,
             "checks": CHECKS_VERSION,
         },
-        analysed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        work_dir=str(workdir) if options.work_dir is not None else None,
     )
+    # Kept for the next analysis of this image only when running it again would give the same:
+    # not after a partial extraction (a time or size limit, a missing tool, a damaged
+    # container: the next run may do better) nor when a file or folder could not be read.
+    repeatable = (
+        _extraction_complete(extraction)
+        and not walk.problems
+        and unreadable == 0
+        and len(problems) == io_problems
+    )
+    return part, repeatable
+
+
+def _extraction_complete(extraction: Any) -> bool:
+    """No extraction step failed and nothing was noted but the links made safe (a note the
+    extractor always adds last)."""
+    problems = list(extraction.problems)
+    if extraction.neutralised_links and problems:
+        problems.pop()
+    return not problems and not any(getattr(s, "error", None) for s in extraction.steps)
 
 
 def printable(text: str) -> str:
@@ -846,18 +1061,35 @@ def printable(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file name decoding makes
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
 
 
 def _printable_value(value: Any) -> Any:
+    """Plain JSON data with printable text (check facts, finding details, extraction steps):
+    what the report shows and the stored analysis of the image keeps, the same either way."""
+    if isinstance(value, Enum):
+        value = value.value
     if isinstance(value, str):
         return printable(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, dict):
         return {printable(str(k)): _printable_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_printable_value(v) for v in value]
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted((_printable_value(v) for v in value), key=str)
+    if isinstance(value, bytes):
+        return value.hex()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _printable_value(
+            value.to_dict() if hasattr(value, "to_dict") else dataclasses.asdict(value)
+        )
+    return printable(str(value))  # a path, a date: as it is shown
 
 
 def _printable_component(c: IdentifiedComponent) -> IdentifiedComponent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -334,6 +335,21 @@ firmware_file_results = Table(
     Column("analysed_at", UTC_DATETIME, nullable=False),
 )
 
+#: What an image's analysis derived from the image alone (extraction summary, root file
+#: systems, file counts, components, check findings, hardening, evidence files), keyed by the
+#: image file's SHA-256 and a key naming everything that produced it (code, data, options,
+#: extraction tools): analysing the same image again reuses it without extracting, and only
+#: redoes what depends on the store (known vulnerabilities, the inventory).
+firmware_image_results = Table(
+    "firmware_image_results",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("analysis_version", String(128), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("analysed_at", UTC_DATETIME, nullable=False),
+)
+
 #: The situation of one vulnerability (or '*' for all of them) each time it was computed, so
 #: that it can be followed over time: how many devices were exposed, and how that changed.
 exposure_snapshots = Table(
@@ -377,6 +393,7 @@ __all__ = [
     "exposure_snapshots",
     "firmware_builds",
     "firmware_file_results",
+    "firmware_image_results",
     "kev_entries",
     "metadata",
     "outreach",
