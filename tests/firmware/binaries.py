@@ -31,7 +31,7 @@ import shutil
 import struct
 import subprocess
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +125,43 @@ def compile_library(
     return _compile(source, out, ["-O2", "-shared", "-fPIC", f"-Wl,-soname,{soname}", *flags])
 
 
+def compile_library_exporting(
+    symbols: Mapping[str, str | bytes],
+    out: Path,
+    *,
+    strings: Sequence[str | bytes] = (),
+    flags: Sequence[str] = (),
+) -> Path:
+    """A shared library that defines and exports each of ``symbols`` as a data object
+    (``const char sqlite3_version[] = "3.40.1";``), besides embedding ``strings``."""
+    lines = [c_source(strings, library=True)]
+    for name, value in symbols.items():
+        lines.append(
+            f'__attribute__((visibility("default"))) const char {name}[] = {c_literal(value)};'
+        )
+    soname = out.name
+    return _compile(
+        "\n".join(lines) + "\n", out, ["-O2", "-shared", "-fPIC", f"-Wl,-soname,{soname}", *flags]
+    )
+
+
+def compile_program_linking(
+    strings: Sequence[str | bytes], out: Path, libraries: Sequence[Path]
+) -> Path:
+    """An executable embedding ``strings`` that links each of ``libraries`` dynamically (a
+    DT_NEEDED entry naming each one's soname, even though it calls none of them)."""
+    return _compile(c_source(strings), out, ["-O2", "-Wl,--no-as-needed"], libraries)
+
+
+def compile_program_importing(symbols: Sequence[str], out: Path, libraries: Sequence[Path]) -> Path:
+    """An executable that uses each data object of ``symbols`` from ``libraries`` (it names
+    them in its dynamic symbol table, undefined)."""
+    lines = ["#include <stdio.h>", *(f"extern const char {name}[];" for name in symbols)]
+    uses = " + ".join(f"(puts({name}) < 0)" for name in symbols) or "0"
+    lines.append(f"int main(void) {{ return {uses}; }}")
+    return _compile("\n".join(lines) + "\n", out, ["-O2"], libraries)
+
+
 def compile_object(strings: Sequence[str | bytes], out: Path, *, section: str = ".modinfo") -> Path:
     """A relocatable object whose strings sit in ``section`` (how a kernel module keeps its
     ``vermagic=`` in .modinfo)."""
@@ -137,13 +174,13 @@ def compile_object(strings: Sequence[str | bytes], out: Path, *, section: str = 
     return _compile("\n".join(lines) + "\n", out, ["-O2", "-c"])
 
 
-def _compile(source: str, out: Path, args: Sequence[str]) -> Path:
+def _compile(source: str, out: Path, args: Sequence[str], libraries: Sequence[Path] = ()) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     src = out.parent / f".{out.name}.{hashlib.sha256(source.encode()).hexdigest()[:8]}.c"
     src.write_text(source)
     try:
         subprocess.run(
-            [_gcc(), *args, "-o", str(out), str(src)],
+            [_gcc(), *args, "-o", str(out), str(src), *(str(p) for p in libraries)],
             check=True,
             capture_output=True,
             timeout=120,

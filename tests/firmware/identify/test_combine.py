@@ -280,3 +280,97 @@ def test_openwrt_kernel_package_and_module_vermagic_agree(tmp_path: Path) -> Non
 def test_an_empty_or_missing_root_has_no_components(tmp_path: Path) -> None:
     assert identify_components(tmp_path, {}) == ()
     assert identify_components(tmp_path / "missing", {}) == ()
+
+
+# A library's banner in a program that links it (the header version it was built against).
+HEADER = "OpenSSL 3.0.16 11 Feb 2025"
+LINKS_OPENSSL = ("libssl.so.3", "libcrypto.so.3")
+
+
+def _linked(version: str, matched: str = HEADER) -> SignatureHit:
+    return SignatureHit("openssl", version, matched, 0x1A3036, linked=LINKS_OPENSSL)
+
+
+def test_the_header_version_in_a_linking_program_joins_the_library(tmp_path: Path) -> None:
+    hits = {
+        "/usr/lib/x86_64-linux-gnu/libcrypto.so.3": [_hit("openssl", "3.0.20")],
+        "/usr/sbin/hostapd": [_linked("3.0.16")],
+    }
+    (openssl,) = identify_components(tmp_path, hits)
+    assert (openssl.version, openssl.confidence) == ("3.0.20", Confidence.HIGH)
+    assert [e.path for e in openssl.evidence] == [
+        "/usr/lib/x86_64-linux-gnu/libcrypto.so.3",
+        "/usr/sbin/hostapd",
+    ]
+    detail = openssl.evidence[1].detail
+    assert "3.0.16" in detail and "built against" in detail and "libcrypto.so.3" in detail
+
+
+def test_the_header_version_does_not_raise_confidence(tmp_path: Path) -> None:
+    # A weak library string alone is LOW; a linking program's header version adds nothing.
+    weak_library = [_hit("openssl", "3.0.20", weak=True)]
+    alone = identify_components(tmp_path, {"/usr/bin/tool": weak_library})
+    joined = identify_components(
+        tmp_path, {"/usr/bin/tool": weak_library, "/usr/sbin/hostapd": [_linked("3.0.16")]}
+    )
+    assert [(c.version, c.confidence) for c in alone] == [("3.0.20", Confidence.LOW)]
+    assert [(c.version, c.confidence) for c in joined] == [("3.0.20", Confidence.LOW)]
+
+
+def test_the_linked_library_file_decides_between_two_releases(tmp_path: Path) -> None:
+    hits = {
+        "/usr/lib/libcrypto.so.1.1": [_hit("openssl", "1.1.1w")],
+        "/usr/lib/libcrypto.so.3": [_hit("openssl", "3.0.20")],
+        "/usr/sbin/hostapd": [_linked("3.0.16")],
+    }
+    found = {c.version: c for c in identify_components(tmp_path, hits)}
+    assert set(found) == {"1.1.1w", "3.0.20"}
+    assert "/usr/sbin/hostapd" in [e.path for e in found["3.0.20"].evidence]
+    assert "/usr/sbin/hostapd" not in [e.path for e in found["1.1.1w"].evidence]
+
+
+def test_the_installed_package_is_the_library_when_its_files_say_nothing(tmp_path: Path) -> None:
+    binaries.write_dpkg(tmp_path, [{"Package": "libssl3", "Version": "3.0.20-1~deb12u2"}])
+    found = identify_components(tmp_path, {"/usr/sbin/hostapd": [_linked("3.0.16")]})
+    openssl = _by_name(found, "openssl")
+    assert [c.version for c in openssl] == ["3.0.20"]
+    assert "/usr/sbin/hostapd" in [e.path for e in openssl[0].evidence]
+
+
+def test_without_the_library_the_header_version_stands_alone_weakly(tmp_path: Path) -> None:
+    (openssl,) = identify_components(tmp_path, {"/usr/sbin/hostapd": [_linked("3.0.16")]})
+    assert (openssl.version, openssl.confidence) == ("3.0.16", Confidence.LOW)
+
+
+def test_a_copy_built_into_a_program_keeps_its_own_version(tmp_path: Path) -> None:
+    # No DT_NEEDED on OpenSSL: the program carries OpenSSL itself (statically linked).
+    hits = {
+        "/usr/lib/libcrypto.so.3": [_hit("openssl", "3.0.20")],
+        "/opt/vendor/bin/agent": [_hit("openssl", "1.0.2u", "OpenSSL 1.0.2u  20 Dec 2019")],
+    }
+    found = identify_components(tmp_path, hits)
+    assert sorted(c.version or "" for c in found) == ["1.0.2u", "3.0.20"]
+
+
+def test_the_library_itself_linking_its_sibling_is_its_own_evidence(tmp_path: Path) -> None:
+    # libssl.so.3 links libcrypto.so.3: both are OpenSSL's own files, nothing is weakened.
+    hits = {"/usr/lib/libssl.so.3": [_linked("3.0.20", "OpenSSL 3.0.20 7 Apr 2026")]}
+    (openssl,) = identify_components(tmp_path, hits)
+    assert (openssl.version, openssl.confidence) == ("3.0.20", Confidence.HIGH)
+
+
+def test_a_real_linking_program_and_library_are_one_openssl(tmp_path: Path) -> None:
+    binaries.tool_or_skip("gcc")
+    lib = tmp_path / "usr/lib"
+    crypto = binaries.compile_library(["OpenSSL 3.0.20 7 Apr 2026"], lib / "libcrypto.so.3")
+    ssl = binaries.compile_library(["TLSv1.3"], lib / "libssl.so.3")
+    binaries.compile_program_linking(
+        [HEADER, "OpenSSL build=%s run=%s"], tmp_path / "usr/sbin/hostapd", [ssl, crypto]
+    )
+    hits = {}
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and (found := scan_content(path.read_bytes())):
+            hits["/" + path.relative_to(tmp_path).as_posix()] = found
+    (openssl,) = identify_components(tmp_path, hits)
+    assert openssl.version == "3.0.20"
+    assert [e.path for e in openssl.evidence] == ["/usr/lib/libcrypto.so.3", "/usr/sbin/hostapd"]

@@ -142,3 +142,60 @@ def test_a_banner_quoted_in_a_text_file_is_weak_evidence() -> None:
     # ... unless text is where the signature lives (a release file, a script library).
     (release,) = scan_content(b"DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='21.02.3'\n")
     assert (release.signature, release.version, release.weak) == ("openwrt", "21.02.3", False)
+
+
+def test_a_program_linking_the_library_says_so_in_its_hit(tmp_path: Path) -> None:
+    binaries.tool_or_skip("gcc")
+    crypto = binaries.compile_library(["OpenSSL 3.0.20 7 Apr 2026"], tmp_path / "libcrypto.so.3")
+    ssl = binaries.compile_library(["TLSv1.3"], tmp_path / "libssl.so.3")
+    nl = binaries.compile_library(["nl"], tmp_path / "libnl-3.so.200")
+    # hostapd keeps OPENSSL_VERSION_TEXT of the headers it was built against, to log it.
+    banner = "OpenSSL 3.0.16 11 Feb 2025"
+    hostapd = binaries.compile_program_linking(
+        [banner, "OpenSSL build=%s run=%s"], tmp_path / "hostapd", [nl, ssl, crypto]
+    )
+    (hit,) = scan_content(hostapd.read_bytes())
+    assert (hit.signature, hit.version) == ("openssl", "3.0.16")
+    assert hit.linked == ("libssl.so.3", "libcrypto.so.3")  # not libnl: not OpenSSL's
+    assert SignatureHit.from_dict(hit.to_dict()) == hit
+    # The same string in a program that does not link OpenSSL: a copy built in.
+    (static,) = scan_content(binaries.compile_program([banner], tmp_path / "agent").read_bytes())
+    assert static.linked == ()
+    # A hit cached before 'linked' existed reads as not linked.
+    old = {k: v for k, v in hit.to_dict().items() if k != "linked"}
+    assert SignatureHit.from_dict(old).linked == ()
+
+
+def test_a_version_kept_in_an_exported_symbol(tmp_path: Path) -> None:
+    binaries.tool_or_skip("gcc")
+    library = binaries.compile_library_exporting(
+        {"sqlite3_version": "3.40.1"},
+        tmp_path / "libsqlite3.so.0.8.6",
+        strings=["SQLite format 3", "2022-12-28 14:03:47 df5c253c0b3dd24916e4ec7cf77d3db5"],
+    )
+    data = library.read_bytes()
+    (hit,) = scan_content(data)  # the version-less database header gives way to the version
+    assert (hit.signature, hit.version, hit.weak) == ("sqlite", "3.40.1", False)
+    assert data[hit.offset : hit.offset + 6] == b"3.40.1"
+    assert hit.matched == "sqlite3_version = 3.40.1."
+    # Not a version: the symbol's value must read as one.
+    other = binaries.compile_library_exporting(
+        {"sqlite3_version": "unknown"}, tmp_path / "libsqlite3.so.1"
+    )
+    assert _pairs(other.read_bytes()) == []
+
+
+def test_the_hostapd_version_kept_apart_from_its_banner() -> None:
+    # hostapd 2.10 prints "hostapd v%s" and keeps VERSION_STR among main.c's other strings.
+    banner = b"hostapd v%s\nUser space daemon for IEEE 802.11 AP management,\n\x00"
+    filler = b"".join(b"message number %d of main.c\x00" % i for i in range(40))
+    data = b"\x00" + banner + filler + b"\x002.10\x00IEEE 802.1X\x00"
+    (hit,) = scan_content(data + b"\x00" * 64)
+    assert (hit.signature, hit.version, hit.weak) == ("hostapd", "2.10", True)
+    # The evidence shows the banner and the version read, not 1.2 KB of what lies between.
+    assert hit.matched.startswith("hostapd v%s.User space daemon") and hit.matched.endswith(
+        " ... 2.10"
+    )
+    # Too far from the banner to be main.c's: not read.
+    far = b"\x00" + banner + filler * 3 + b"\x002.10\x00"
+    assert _pairs(far) == []

@@ -35,10 +35,57 @@ def test_the_catalogue_covers_the_components_embedded_linux_carries() -> None:
 def test_every_signature_reads_its_real_world_strings(signature) -> None:  # type: ignore[no-untyped-def]
     assert signature.tests, f"{signature.id} has no test string"
     for case in signature.tests:
+        if case.symbol is not None:
+            continue  # a symbol's value: read from a compiled library below
         found = [(h.signature, h.version) for h in scan_content(case.text)]
         assert found == [(signature.id, case.version)], case.text
     for text in signature.counterexamples:
         assert not [h for h in scan_content(text) if h.signature == signature.id], text
+
+
+def _reads(pattern, text: bytes) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``pattern`` alone reads ``text`` (as the scanner applies it at each anchor)."""
+    start = text.find(pattern.anchor)
+    while start >= 0:
+        stop = start + len(pattern.anchor) + pattern.after
+        if pattern.before:
+            match = pattern.regex.search(text, max(0, start - pattern.before), stop)
+        else:
+            match = pattern.regex.match(text, start, stop)
+        if match is not None:
+            return True
+        start = text.find(pattern.anchor, start + 1)
+    return False
+
+
+@pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.id)
+def test_every_pattern_has_a_test_that_it_reads(signature) -> None:  # type: ignore[no-untyped-def]
+    """No dead pattern: each one reads at least one of its signature's test strings."""
+    for pattern in signature.patterns:
+        if pattern.symbol:
+            assert any(t.symbol == pattern.anchor.decode() for t in signature.tests)
+            continue
+        tests = [t.text for t in signature.tests if t.symbol is None]
+        assert any(_reads(pattern, text) for text in tests), pattern.anchor
+
+
+SYMBOL_TESTS = [(s, t) for s in SIGNATURES for t in s.tests if t.symbol is not None]
+
+
+@pytest.mark.parametrize(("signature", "case"), SYMBOL_TESTS, ids=lambda v: getattr(v, "id", ""))
+def test_a_version_kept_in_an_exported_symbol_is_read_from_the_library(  # type: ignore[no-untyped-def]
+    signature, case, tmp_path
+) -> None:
+    binaries.tool_or_skip("gcc")
+    library = binaries.compile_library_exporting(
+        {case.symbol: case.text}, tmp_path / "libcomponent.so.0"
+    )
+    found = [(h.signature, h.version) for h in scan_content(library.read_bytes())]
+    assert (signature.id, case.version) in found
+    # A program that only uses the symbol names it too, but does not define it: no version.
+    program = binaries.compile_program_importing([case.symbol], tmp_path / "client", [library])
+    assert case.symbol.encode() in program.read_bytes()
+    assert not [h for h in scan_content(program.read_bytes()) if h.version is not None]
 
 
 @pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.id)

@@ -12,6 +12,15 @@ A package built from a snapshot after a release ('2.4.8.git-2020-10-03', '1.36.1
 package version starts with ('2.4.8'), the two are one component of that release, with the
 package database among its evidence (the full package version is in its detail).
 
+A library's version string in a program that links the library dynamically (the scanner's
+``linked``: hostapd links libssl.so.3 and keeps "OpenSSL 3.0.16 ..." only to log the headers it
+was built against) is not a copy of the library. It is weak evidence and never makes a version
+of its own while the library is there: it joins the version read from the linked library files
+themselves (libcrypto.so.3 gives 3.0.20), else the version(s) the rest of the evidence gives;
+only when nothing else names a version of the component does it stand alone (weak, so LOW).
+A program that carries the string without linking the library has it built in (statically
+linked): that copy keeps its own version.
+
 Confidence rule:
 
 * HIGH   - a package database records it (opkg, dpkg); or its version was read by a strong
@@ -21,6 +30,8 @@ Confidence rule:
            linked statically into another program); or only weak evidence (a weak pattern, a
            version-bearing file name) but in its own file or in two files.
 * LOW    - a single weak string; or no version could be read at all (present, version unknown).
+
+A linking program's header version is shown as evidence but counts for nothing here.
 """
 
 from __future__ import annotations
@@ -64,6 +75,8 @@ class _Seen:
     own_file: bool = False
     weak: bool = False
     package: InstalledPackage | None = None
+    #: A linking program's header version (module doc): shows use, not the release.
+    header: bool = False
 
 
 def identify_components(
@@ -81,17 +94,26 @@ def identify_components(
     def add(sid: str, version: str | None, seen: _Seen) -> None:
         groups.setdefault((sid, version), []).append(seen)
 
+    linked: list[tuple[str, SignatureHit]] = []
     for path, file_hits in sorted(hits.items()):
         base = posixpath.basename(path)
         for hit in file_hits:
             signature = signatures.get(hit.signature)
             if signature is None:
                 continue  # a hit cached by an older catalogue
+            own = signature.owns_file(base)
+            if hit.linked and not own and hit.version is not None:
+                linked.append((path, hit))  # placed once all other evidence is known
+                continue
             detail = f"signature {signature.id}: {hit.matched!r}"
             add(
                 signature.id,
                 hit.version,
-                _Seen(Evidence(path, detail, hit.offset), signature.owns_file(base), hit.weak),
+                _Seen(
+                    Evidence(path, detail, hit.offset),
+                    own,
+                    hit.weak or bool(hit.linked and not own),
+                ),
             )
 
     for path, signature, version in _versioned_file_names(root, load_signatures()):
@@ -115,6 +137,14 @@ def identify_components(
             unknown.append(package)
 
     _join_snapshot_packages(groups)
+    for path, hit in linked:
+        detail = (
+            f"signature {hit.signature}: {hit.matched!r} is the version of the headers it was "
+            f"built against (it links {', '.join(hit.linked)})"
+        )
+        seen = _Seen(Evidence(path, detail, hit.offset), weak=True, header=True)
+        for target in _linked_versions(hit, groups):
+            add(hit.signature, target, seen)
     distro = distribution_id(root) if any(p.manager == "dpkg" for p in packages) else None
     components: list[IdentifiedComponent] = []
     for sid in sorted({sid for sid, _ in groups}):
@@ -143,6 +173,32 @@ def _join_snapshot_packages(groups: dict[tuple[str, str | None], list[_Seen]]) -
         release = release_of(version)
         if release != version and (sid, release) in groups:
             groups[(sid, release)] += groups.pop((sid, version))
+
+
+def _linked_versions(
+    hit: SignatureHit, groups: Mapping[tuple[str, str | None], list[_Seen]]
+) -> list[str | None]:
+    """The versions a linked hit's evidence joins (the rule in the module docstring)."""
+    known = sorted(v for sid, v in groups if sid == hit.signature and v is not None)
+
+    def from_library(version: str) -> bool:
+        return any(
+            _is_soname_file(posixpath.basename(s.evidence.path), hit.linked)
+            for s in groups[(hit.signature, version)]
+        )
+
+    in_library = [v for v in known if from_library(v)]
+    if in_library:
+        return list(in_library)
+    if known:
+        return list(known)
+    return [hit.version]
+
+
+def _is_soname_file(base: str, sonames: Sequence[str]) -> bool:
+    """Whether a file named ``base`` is the library a program links as one of ``sonames``
+    (libcrypto.so.3, or libcrypto.so.1.0.0 for the soname libcrypto.so.1.0)."""
+    return any(base == name or base.startswith(name + ".") for name in sonames)
 
 
 def _package_seen(package: InstalledPackage) -> _Seen:
@@ -205,7 +261,7 @@ def _confidence(version: str | None, seen: Sequence[_Seen]) -> Confidence:
         return Confidence.HIGH
     if version is None:
         return Confidence.LOW
-    files = {s.evidence.path for s in seen}
+    files = {s.evidence.path for s in seen if not s.header}
     strong = [s for s in seen if not s.weak]
     own = any(s.own_file for s in seen)
     if strong and (len(files) >= 2 or own):

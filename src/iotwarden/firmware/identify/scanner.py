@@ -5,6 +5,12 @@ walked once, and only at an anchor hit is the (short, bounded) version regex of 
 run. The cost is one linear pass per file whatever the number of signatures. ``scan_content``
 is a pure function of the bytes it is given, so callers may cache its result by content hash.
 
+Two readings go past plain strings, both bounded ELF reads (``elf``): a pattern may name an
+exported data symbol whose value is the version (``const char sqlite3_version[]``), and each hit
+records the component's libraries the file links dynamically (``DT_NEEDED``), so that a
+library's banner compiled into a program that links it (the OpenSSL header version in hostapd)
+is told apart from a copy of the library built into it (``combine`` decides what it weighs).
+
 Kernel images hide their banner: an x86 bzImage keeps it behind a header pointer, a uImage
 usually compresses it. Both are looked into (within a size bound) so the kernel version is read
 from the image itself, not only from its modules' ``vermagic``.
@@ -13,8 +19,10 @@ from the image itself, not only from its modules' ``vermagic``.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import functools
 import lzma
+import re
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
@@ -23,11 +31,13 @@ from typing import Any
 
 import ahocorasick
 
+from iotwarden.firmware.identify.elf import needed_libraries, symbol_value
 from iotwarden.firmware.identify.signatures import (
     Pattern,
     Signature,
     load_signatures,
     looks_like_version,
+    signatures_by_id,
 )
 
 #: A uImage payload is decompressed up to this many bytes (kernels are a few MiB).
@@ -74,6 +84,10 @@ class SignatureHit:
     offset: int
     #: The pattern is one a file could borrow or quote: weaker evidence on its own.
     weak: bool = False
+    #: The component's own libraries this file links dynamically (DT_NEEDED names matching
+    #: the signature's file names): in such a file the string is the version of the headers
+    #: it was built against, not a copy of the library.
+    linked: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +96,7 @@ class SignatureHit:
             "matched": self.matched,
             "offset": self.offset,
             "weak": self.weak,
+            "linked": list(self.linked),
         }
 
     @classmethod
@@ -92,6 +107,7 @@ class SignatureHit:
             matched=data.get("matched", ""),
             offset=int(data.get("offset", 0)),
             weak=bool(data.get("weak", False)),
+            linked=tuple(str(n) for n in data.get("linked", ())),
         )
 
 
@@ -116,6 +132,8 @@ class _Engine:
         hits: list[SignatureHit] = []
         seen: set[tuple[str, str | None]] = set()
         tried: dict[int, int] = {}
+        # Symbol values read in this file (a symbol's name can be hit many times).
+        symbols: dict[bytes, tuple[int, bytes] | None] = {}
         for lo, hi in ranges if ranges is not None else [(0, len(data))]:
             # The automaton works on str: Latin-1 maps each byte to one code point, so string
             # offsets are byte offsets.
@@ -127,7 +145,7 @@ class _Engine:
                     tried[key] = tried.get(key, 0) + 1
                     if tried[key] > MAX_ANCHOR_HITS:
                         continue
-                    hit = _read(signature, pattern, data, start, base, text_file)
+                    hit = _read(signature, pattern, data, start, base, text_file, symbols)
                     if hit is None or (hit.signature, hit.version) in seen:
                         continue
                     seen.add((hit.signature, hit.version))
@@ -136,8 +154,18 @@ class _Engine:
 
 
 def _read(
-    signature: Signature, pattern: Pattern, data: bytes, start: int, base: int, text_file: bool
+    signature: Signature,
+    pattern: Pattern,
+    data: bytes,
+    start: int,
+    base: int,
+    text_file: bool,
+    symbols: dict[bytes, tuple[int, bytes] | None],
 ) -> SignatureHit | None:
+    if pattern.symbol:
+        if pattern.anchor not in symbols:
+            symbols[pattern.anchor] = symbol_value(data, pattern.anchor.decode("latin-1"))
+        return _read_symbol(signature, pattern, symbols[pattern.anchor], base)
     stop = start + len(pattern.anchor) + pattern.after
     if pattern.before:
         lo = max(0, start - pattern.before)
@@ -154,11 +182,49 @@ def _read(
     return SignatureHit(
         signature=signature.id,
         version=version,
-        matched=_printable(match.group(0)),
+        matched=_matched_text(match),
         offset=base + match.start(),
         # A binary's banner quoted in a README or a script is weaker than the binary itself.
         weak=pattern.weak or (text_file and not pattern.text),
     )
+
+
+def _read_symbol(
+    signature: Signature, pattern: Pattern, found: tuple[int, bytes] | None, base: int
+) -> SignatureHit | None:
+    """A version kept as the value of an exported data symbol named by the anchor (found in
+    the symbol string table). Only a file that defines the symbol gives a hit: a program that
+    imports it names it too, but has no value for it."""
+    if found is None:
+        return None
+    offset, value = found
+    match = pattern.regex.match(value)
+    if match is None:
+        return None
+    version: str | None = None
+    if "version" in pattern.regex.groupindex and match.group("version") is not None:
+        version = match.group("version").decode("latin-1")
+        if not looks_like_version(version):
+            return None
+    return SignatureHit(
+        signature=signature.id,
+        version=version,
+        matched=_printable(pattern.anchor + b" = " + match.group(0)),
+        offset=base + offset,
+        weak=pattern.weak,
+    )
+
+
+def _matched_text(match: re.Match[bytes]) -> str:
+    """The text seen, trimmed; when the version lies far from the anchor (a literal found
+    among a banner's neighbours) the start and the version's own string, joined by '...'."""
+    whole = match.group(0)
+    if "version" not in match.re.groupindex or match.group("version") is None:
+        return _printable(whole)
+    end = match.end("version")
+    if end - match.start() <= MATCHED_CHARS:
+        return _printable(whole)
+    return f"{_printable(whole[:60])} ... {_printable(match.group('version'))}"
 
 
 def _is_text(data: bytes) -> bool:
@@ -193,6 +259,7 @@ def scan_content(data: bytes) -> tuple[SignatureHit, ...]:
         hits = engine.scan(data, _data_ranges(data))
     for offset, payload in _kernel_payloads(data):
         hits.extend(engine.scan(payload, base=offset))
+    hits = _mark_linked(data, hits)
     versioned = {h.signature for h in hits if h.version is not None}
     out: list[SignatureHit] = []
     seen: set[tuple[str, str | None]] = set()
@@ -204,6 +271,22 @@ def scan_content(data: bytes) -> tuple[SignatureHit, ...]:
         seen.add((hit.signature, hit.version))
         out.append(hit)
     return tuple(out)
+
+
+def _mark_linked(data: bytes, hits: list[SignatureHit]) -> list[SignatureHit]:
+    """Each hit with the component's libraries the file links dynamically (see SignatureHit)."""
+    if not hits or not data.startswith(b"\x7fELF"):
+        return hits
+    needed = needed_libraries(data)
+    if not needed:
+        return hits
+    signatures = signatures_by_id()
+    out = []
+    for hit in hits:
+        signature = signatures.get(hit.signature)
+        linked = tuple(n for n in needed if signature and signature.owns_file(n))
+        out.append(dataclasses.replace(hit, linked=linked) if linked else hit)
+    return out
 
 
 def _kernel_payloads(data: bytes) -> Iterator[tuple[int, bytes]]:

@@ -40,7 +40,7 @@ def _raw() -> bytes:
 
 
 #: Bump when ``scan_content`` reports differently for the same catalogue (its hits are cached).
-ENGINE_REVISION = 2
+ENGINE_REVISION = 3
 
 
 def _catalogue_version() -> str:
@@ -110,9 +110,10 @@ _SCHEMA: dict[str, Any] = {
                                 "anchor": {"type": "string", "minLength": 4},
                                 "regex": {"type": "string", "minLength": 1},
                                 "before": {"type": "integer", "minimum": 1, "maximum": 256},
-                                "after": {"type": "integer", "minimum": 1, "maximum": 1024},
+                                "after": {"type": "integer", "minimum": 1, "maximum": 4096},
                                 "weak": {"type": "boolean"},
                                 "text": {"type": "boolean"},
+                                "symbol": {"type": "boolean"},
                             },
                         },
                     },
@@ -130,6 +131,7 @@ _SCHEMA: dict[str, Any] = {
                             "properties": {
                                 "text": {"type": "string", "minLength": 1},
                                 "version": {"type": ["string", "null"]},
+                                "symbol": {"type": "string", "minLength": 1},
                             },
                         },
                     },
@@ -150,12 +152,16 @@ class Pattern:
     after: int
     weak: bool
     text: bool  # at home in text files: not weakened there
+    #: The anchor is the name of an ELF data symbol; the regex reads the symbol's value.
+    symbol: bool = False
 
 
 @dataclass(frozen=True)
 class SignatureTest:
     text: bytes
     version: str | None
+    #: ``text`` is the value of this exported ELF data symbol, not a string of the file.
+    symbol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,10 @@ def _compile(entry: dict[str, Any]) -> Signature:
             raise SignatureError(f"signature {sid!r}: unknown regex groups {sorted(extra)}")
         before = int(raw.get("before", 0))
         anchor = raw["anchor"].encode("latin-1")
-        if not before and not _regex_starts_with(raw["regex"], raw["anchor"]):
+        symbol = bool(raw.get("symbol", False))
+        if symbol and before:
+            raise SignatureError(f"signature {sid!r}: a symbol pattern reads no 'before'")
+        if not before and not symbol and not _regex_starts_with(raw["regex"], raw["anchor"]):
             raise SignatureError(
                 f"signature {sid!r}: regex {raw['regex']!r} must start with its anchor "
                 f"{raw['anchor']!r} (or give 'before')"
@@ -226,8 +235,15 @@ def _compile(entry: dict[str, Any]) -> Signature:
                 after=int(raw.get("after", DEFAULT_AFTER)),
                 weak=bool(raw.get("weak", False)),
                 text=bool(raw.get("text", False)),
+                symbol=symbol,
             )
         )
+    symbols = {p.anchor.decode("latin-1") for p in patterns if p.symbol}
+    for test in entry["tests"]:
+        if test.get("symbol") is not None and test["symbol"] not in symbols:
+            raise SignatureError(
+                f"signature {sid!r}: test symbol {test['symbol']!r} is read by no symbol pattern"
+            )
     filenames = []
     for text in entry.get("filenames", ()):
         try:
@@ -246,7 +262,9 @@ def _compile(entry: dict[str, Any]) -> Signature:
         patterns=tuple(patterns),
         reference=entry["reference"],
         tests=tuple(
-            SignatureTest(text=t["text"].encode("latin-1"), version=t["version"])
+            SignatureTest(
+                text=t["text"].encode("latin-1"), version=t["version"], symbol=t.get("symbol")
+            )
             for t in entry["tests"]
         ),
         counterexamples=tuple(t.encode("latin-1") for t in entry.get("counterexamples", ())),
