@@ -252,3 +252,23 @@ def test_a_product_must_name_vendor_and_product(runner: CliRunner, db_url: str, 
 
     assert result.exit_code == 2
     assert "VENDOR/NAME" in result.stderr
+
+
+def test_a_second_analysis_of_the_same_image_says_it_was_reused(tmp_path: Path) -> None:
+    """The stored analysis of an unchanged image is reused: the JSON says so and when, and the
+    text tells the reader known vulnerabilities were checked again."""
+    from tests.firmware import images
+
+    root = images.make_rootfs(tmp_path / "root")
+    image = images.squashfs(root, tmp_path / "fw.sqfs", compression="gzip")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    runner = CliRunner()
+    first = runner.invoke(app, ["--db", db, "firmware", "analyze", str(image), "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["reused_image"] is False
+    second = runner.invoke(app, ["--db", db, "firmware", "analyze", str(image), "--json"])
+    report = json.loads(second.stdout)
+    assert report["reused_image"] is True and report["reused_from"]
+    assert report["files"]["analysed"] == 0
+    text = runner.invoke(app, ["--db", db, "firmware", "analyze", str(image)])
+    assert "Reused the stored analysis of this image" in text.output

@@ -54,6 +54,7 @@ _PHASE_TEXT = {
     AnalysisPhase.IDENTIFY: "identifying components",
     AnalysisPhase.CHECK: "running the security checks",
     AnalysisPhase.MATCH: "matching known vulnerabilities",
+    AnalysisPhase.REUSE: "looking up the stored analysis of this image",
 }
 
 
@@ -295,6 +296,12 @@ def render_analysis(analysis: FirmwareAnalysis) -> None:
         f"{f.special} special files skipped.",
         highlight=False,
     )
+    if a.reused_image:
+        console.print(
+            f"Reused the stored analysis of this image from {a.reused_from} (same content, same "
+            "analysers); known vulnerabilities re-checked against the store now.",
+            highlight=False,
+        )
     if a.components:
         table = Table(title=f"{len(a.components)} components", title_justify="left")
         for col in ("component", "version", "confidence", "purl / CPE", "evidence"):

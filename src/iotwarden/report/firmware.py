@@ -94,6 +94,8 @@ def to_json(analysis: FirmwareAnalysis) -> dict[str, Any]:
             "neutralised_links": a.extraction.neutralised_links,
         },
         "files": dataclasses.asdict(a.files),
+        "reused_image": a.reused_image,
+        "reused_from": a.reused_from,
         "summary": {
             "components": len(a.components),
             "findings": len(a.findings),
@@ -182,7 +184,13 @@ def to_html(analysis: FirmwareAnalysis) -> str:
             "Files",
             f"{f.total} files ({_e(_size(f.bytes))}), {f.unique} distinct: "
             f"{f.analysed} analysed, {f.reused} reused from the cache; "
-            f"{f.symlinks} links not followed, {f.special} special files skipped",
+            f"{f.symlinks} links not followed, {f.special} special files skipped"
+            + (
+                f"; the stored analysis of this image from {_e(a.reused_from or '')} was "
+                "reused (known vulnerabilities re-checked)"
+                if a.reused_image
+                else ""
+            ),
         ),
         ("Components", str(len(a.components))),
         (
