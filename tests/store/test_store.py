@@ -227,3 +227,11 @@ def test_search_by_identifiers_and_thresholds(store: Store) -> None:
 def test_bad_database_url_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="not a database URL"):
         Store.open("no-such-scheme")
+
+
+def test_the_numbered_head_is_alembics_head() -> None:
+    """Opening a store at the head skips Alembic by comparing with the highest-numbered
+    migration file; that must be the head Alembic itself computes."""
+    from iotwarden.store.db import head_revision, numbered_head
+
+    assert numbered_head() == head_revision()
