@@ -498,8 +498,9 @@ def test_outside_the_roots_the_scan_is_bounded(
 
 # --- re-analysing the same image ----------------------------------------------------------------
 
-#: What differs between two analyses of the same image whatever is reused: when and how long.
-VOLATILE = ("analysed_at", "timings", "files")
+#: What differs between two analyses of the same image whatever is reused: when, how long,
+#: and whether the stored analysis was reused.
+VOLATILE = ("analysed_at", "timings", "files", "reused_image", "reused_from")
 
 
 def same_report(first: FirmwareAnalysis, again: FirmwareAnalysis) -> None:
