@@ -179,3 +179,49 @@ def test_devices_without_an_owner_are_alerted_not_dropped(tmp_path: Path) -> Non
     assert [g.device_ids for g in stray.groups] == [("stray-1",)]
     acme = by(alerts, Audience.VENDOR, "Acme")
     assert (acme.products[0].devices, acme.products[0].owners) == (8, 2)
+
+
+def test_alerts_from_a_resident_fleet_are_the_same(tmp_path: Path) -> None:
+    """`intel ingest --alert` with many changed advisories loads the fleet once; the alerts
+    it writes must be the ones the store path writes."""
+    from iotwarden.exposure.index import ResidentFleet
+    from iotwarden.report.alerts import to_json
+
+    store = demo_store(tmp_path)
+    with store.engine.connect() as conn:
+        fleet = ResidentFleet.load(conn)
+    plain = [to_json(a) for a in build_alerts(store, "CVE-2014-0160")]
+    resident = [to_json(a) for a in build_alerts(store, "CVE-2014-0160", fleet)]
+    assert resident == plain
+    assert len(plain) == 6
+
+
+def test_ingest_alert_with_many_changes_uses_the_resident_fleet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from iotwarden.cli import intel as intel_cli
+    from iotwarden.cli.app import app
+    from iotwarden.exposure.index import ResidentFleet
+
+    loads: list[int] = []
+    real_load = ResidentFleet.load.__func__  # type: ignore[attr-defined]
+
+    def counting_load(cls: type[ResidentFleet], conn: object) -> ResidentFleet:
+        fleet = real_load(cls, conn)
+        loads.append(fleet.devices)
+        return fleet
+
+    monkeypatch.setattr(ResidentFleet, "load", classmethod(counting_load))
+    monkeypatch.setattr(intel_cli, "RESIDENT_AFTER", 1)
+    store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
+    assert import_inventory(store, [samples_dir("fleet")]).ok
+    out = tmp_path / "alerts"
+    db = str(store.engine.url)
+    result = CliRunner().invoke(
+        app, ["--db", db, "intel", "ingest", str(samples_dir()), "--alert", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "cve-2014-0160-owner-north-grid.json").exists()
+    assert loads == [37]  # loaded once, with the sample fleet's 37 devices

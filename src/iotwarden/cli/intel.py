@@ -137,16 +137,26 @@ def ingest_command(
     raise typer.Exit(_exit_code(report))
 
 
+#: Changed advisories from which ``--alert`` loads the fleet into memory once (seconds for a
+#: million devices) rather than reading each advisory's devices from the store.
+RESIDENT_AFTER = 25
+
+
 def _alert_changes(store: Store, report: IngestReport, out: Path, as_json: bool) -> None:
     """Alerts for what this ingest changed: no timer, no rescan of everything."""
     from iotwarden.exposure.alerts import build_alerts
+    from iotwarden.exposure.index import ResidentFleet
     from iotwarden.report.alerts import write_alerts
 
     from .alerts import summarise
 
+    fleet = None
+    if len(report.changed) >= RESIDENT_AFTER:
+        with store.engine.connect() as conn:
+            fleet = ResidentFleet.load(conn)
     seen: set[frozenset[str]] = set()
     for changed in report.changed:
-        alerts = build_alerts(store, changed.id)
+        alerts = build_alerts(store, changed.id, fleet)
         if not alerts:
             continue
         group = frozenset(alerts[0].vulnerability.ids)

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.models import RemediationCategory
+from iotwarden.exposure.index import ResidentFleet
 from iotwarden.exposure.matcher import (
     BuildExposure,
     ExposureStatus,
@@ -179,11 +180,11 @@ class Alert:
         return sum(p.devices for p in self.products)
 
 
-def build_alerts(store: Store, query: str) -> list[Alert]:
+def build_alerts(store: Store, query: str, fleet: ResidentFleet | None = None) -> list[Alert]:
     """Alerts for ``query``: the owners first (most urgent first), then the product vendors."""
     view = vulnerability_view(store, query)
-    result = exposure(store, query)
-    ranked = prioritise(store, result)
+    result = exposure(store, query, fleet)
+    ranked = prioritise(store, result, fleet)
     builds = {(b.product, b.version): b for b in result.builds}
     refs = _product_refs_by_build(result.builds)
     vulnerability = Vulnerability(
