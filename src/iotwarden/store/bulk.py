@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Boolean, Connection, LargeBinary, insert
+from sqlalchemy import JSON, Boolean, Connection, LargeBinary
 from sqlalchemy.dialects import postgresql, sqlite
 
 #: Rows or keys per statement where a statement takes a list (IN clauses, upserts).
@@ -51,7 +50,21 @@ def bulk_insert(
                     values[i] = proc(values[i])
             converted_rows.append(tuple(values))
         rows = converted_rows
+    if dialect.name == "postgresql":
+        _copy(conn, table.name, quoted, rows)
+        return
     conn.exec_driver_sql(sql, rows)
+
+
+def _copy(conn: Connection, table: str, quoted: str, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL's COPY: one stream for all the rows, where executemany sends a message per
+    row (about three times the throughput at feed scale)."""
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        copy_sql = f"COPY {table} ({quoted}) FROM STDIN"
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def insert_returning_ids(
@@ -64,20 +77,23 @@ def insert_returning_ids(
         bulk_insert(conn, table, columns, rows)
         last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
-    # PostgreSQL numbers rows from a sequence shared with other writers: ask for the ids.
-    # SQLAlchemy serialises JSON itself here, so the prepared JSON text is parsed back first.
-    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    records = [
-        {
-            name: orjson.loads(value) if name in json_columns and value is not None else value
-            for name, value in zip(columns, row, strict=True)
-        }
-        for row in rows
+    # PostgreSQL numbers rows from a sequence shared with other writers: take the ids from it
+    # (one query for all), then write the rows with them through COPY.
+    if not rows:
+        return []
+    sequence = conn.exec_driver_sql(
+        f"SELECT pg_get_serial_sequence('{table.name}', 'id')"
+    ).scalar_one()
+    ids = [
+        int(value)
+        for (value,) in conn.exec_driver_sql(
+            f"SELECT nextval('{sequence}') FROM generate_series(1, {len(rows)})"  # noqa: S608
+        )
     ]
-    result = conn.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), records
+    bulk_insert(
+        conn, table, ["id", *columns], [(i, *row) for i, row in zip(ids, rows, strict=True)]
     )
-    return [int(row[0]) for row in result]
+    return ids
 
 
 def upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
