@@ -263,6 +263,20 @@ def statement_purl(
     return None
 
 
+def device_rows() -> Any:
+    """What ranking needs of each device: build, owner, sector and criticality (the device's
+    own, else its product's), internet exposure, id."""
+    d, p = t.devices, t.products
+    return select(
+        d.c.build_id,
+        d.c.owner_id,
+        func.coalesce(d.c.sector, p.c.sector),
+        func.coalesce(d.c.criticality, p.c.criticality),
+        d.c.internet_exposed,
+        d.c.device_id,
+    ).join(p, p.c.id == d.c.product_id)
+
+
 # --- the whole fleet, resident ----------------------------------------------------------------
 
 
@@ -321,19 +335,7 @@ class ResidentFleet:
         level_code = {c.value: i for i, c in enumerate(criticalities) if c is not None}
         sectors: list[str | None] = []
         sector_code: dict[str | None, int] = {}
-        rows = conn.execute(
-            select(
-                d.c.build_id,
-                d.c.owner_id,
-                func.coalesce(d.c.sector, p.c.sector),
-                func.coalesce(d.c.criticality, p.c.criticality),
-                d.c.internet_exposed,
-                d.c.device_id,
-            )
-            .join(p, p.c.id == d.c.product_id)
-            .where(d.c.build_id.is_not(None))
-            .order_by(d.c.build_id)
-        )
+        rows = conn.execute(device_rows().where(d.c.build_id.is_not(None)).order_by(d.c.build_id))
         device_ids: list[str] = []
         owner_col: list[int] = []
         sector_col: list[int] = []

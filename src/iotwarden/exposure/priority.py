@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from iotwarden.core.fleet import Criticality, ProductRef
 from iotwarden.core.models import EpssScore, KevEntry, Score
-from iotwarden.exposure.index import ResidentFleet
+from iotwarden.exposure.index import ResidentFleet, device_rows
 from iotwarden.exposure.matcher import ExposedDevice, Exposure, ExposureStatus
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -294,23 +294,12 @@ def prioritise(store: Store, result: Exposure, fleet: ResidentFleet | None = Non
         return _resident_ranking(fleet, result, signals)
     by_build = {b.build_id: b for b in result.builds}
     held: dict[tuple[int, int | None, str | None, str | None, bool], list[str]] = {}
-    d, p, o = t.devices, t.products, t.owners
+    d, o = t.devices, t.owners
     owners: dict[int, tuple[str, str | None]] = {}
     ids = list(by_build)
     with store.engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            rows = conn.execute(
-                select(
-                    d.c.build_id,
-                    d.c.owner_id,
-                    func.coalesce(d.c.sector, p.c.sector),
-                    func.coalesce(d.c.criticality, p.c.criticality),
-                    d.c.internet_exposed,
-                    d.c.device_id,
-                )
-                .join(p, p.c.id == d.c.product_id)
-                .where(d.c.build_id.in_(ids[start : start + CHUNK]))
-            )
+            rows = conn.execute(device_rows().where(d.c.build_id.in_(ids[start : start + CHUNK])))
             for build_id, owner_id, sector, criticality, internet, device_id in rows:
                 key = (build_id, owner_id, sector, criticality, bool(internet))
                 members = held.get(key)
