@@ -27,7 +27,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick
 
@@ -174,11 +174,9 @@ def _read(
         match = pattern.regex.match(data, start, stop)
     if match is None:
         return None
-    version: str | None = None
-    if "version" in pattern.regex.groupindex and match.group("version") is not None:
-        version = match.group("version").decode("latin-1")
-        if not looks_like_version(version):
-            return None
+    version = _version_of(match, pattern)
+    if version is False:
+        return None
     return SignatureHit(
         signature=signature.id,
         version=version,
@@ -187,6 +185,15 @@ def _read(
         # A binary's banner quoted in a README or a script is weaker than the binary itself.
         weak=pattern.weak or (text_file and not pattern.text),
     )
+
+
+def _version_of(match: re.Match[bytes], pattern: Pattern) -> str | Literal[False] | None:
+    """The version a pattern's match read; None when it reads none; False when what it read
+    does not look like a version (the hit is then dropped)."""
+    if "version" not in pattern.regex.groupindex or match.group("version") is None:
+        return None
+    version = match.group("version").decode("latin-1")
+    return version if looks_like_version(version) else False
 
 
 def _read_symbol(
@@ -201,11 +208,9 @@ def _read_symbol(
     match = pattern.regex.match(value)
     if match is None:
         return None
-    version: str | None = None
-    if "version" in pattern.regex.groupindex and match.group("version") is not None:
-        version = match.group("version").decode("latin-1")
-        if not looks_like_version(version):
-            return None
+    version = _version_of(match, pattern)
+    if version is False:
+        return None
     return SignatureHit(
         signature=signature.id,
         version=version,
