@@ -169,7 +169,7 @@ def test_a_saved_firmware_report_is_accepted(
     assert data["summary"]["uk-psti"] == "fail"
 
 
-def test_a_stored_build_gives_its_components_only(
+def test_a_stored_build_gives_the_assessment_of_its_analysed_tree(
     runner: CliRunner, db_url: str, dirty_tree: Path
 ) -> None:
     recorded = runner.invoke(
@@ -178,15 +178,56 @@ def test_a_stored_build_gives_its_components_only(
          "--version", "1.0", "--json"],
     )  # fmt: skip
     assert recorded.exit_code == 0, recorded.stderr
-    data = json.loads(
+    analysed_at = json.loads(recorded.stdout)["analysed_at"]
+
+    build = json.loads(
         ok(run(runner, db_url, "--firmware", "Acme/Cam@1.0", "--json", "--today", TODAY)).stdout
     )
-    assert data["inputs"]["firmware"]["build"] == "Acme/Cam@1.0"
-    assert data["inputs"]["firmware"]["findings"] == 0
-    assert any("check records" in n for n in data["notes"])
+    tree = json.loads(
+        ok(run(runner, db_url, "--firmware", str(dirty_tree), "--json", "--today", TODAY)).stdout
+    )
+
+    assert build["capabilities"] == tree["capabilities"]
+    assert build["frameworks"] == tree["frameworks"]
+    assert build["summary"]["uk-psti"] == "fail"
+    firmware = build["inputs"]["firmware"]
+    assert firmware["build"] == "Acme/Cam@1.0"
+    assert firmware["analysed_at"] == analysed_at
+    assert firmware["findings"] == tree["inputs"]["firmware"]["findings"] > 0
+    assert firmware["source"] == f"inventory build Acme/Cam@1.0, analysed {analysed_at} from rootfs"
+    assert not any("check records" in n for n in build["notes"])
     missing = run(runner, db_url, "--firmware", "Acme/Cam@9.9")
     assert missing.exit_code == 1
     assert "no build Acme/Cam@9.9 in the inventory" in missing.stderr
+
+
+def test_an_imported_build_gives_its_components_only(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "fleet.json"
+    inventory.write_text(
+        json.dumps(
+            {
+                "products": [{"vendor": "Acme", "product": "Cam"}],
+                "firmware_builds": [
+                    {"vendor": "Acme", "product": "Cam", "version": "2.0",
+                     "components": [{"name": "busybox", "version": "1.36.1"}]}
+                ]
+            }
+        )
+    )  # fmt: skip
+    imported = runner.invoke(app, ["--db", db_url, "fleet", "import", str(inventory)])
+    assert imported.exit_code == 0, (imported.stdout, imported.stderr)
+
+    data = json.loads(
+        ok(run(runner, db_url, "--firmware", "Acme/Cam@2.0", "--json", "--today", TODAY)).stdout
+    )
+
+    assert data["inputs"]["firmware"]["findings"] == 0
+    assert data["inputs"]["firmware"]["components"] == 1
+    assert data["inputs"]["firmware"]["analysed_at"] is None
+    assert any("has no stored firmware analysis" in n for n in data["notes"])
+    assert any("check records" in n for n in data["notes"])
 
 
 @pytest.mark.parametrize(

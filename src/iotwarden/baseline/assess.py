@@ -182,12 +182,19 @@ class FirmwareEvidence:
     source: str
     findings: tuple[Finding, ...] = ()
     components: tuple[IdentifiedComponent, ...] = ()
-    #: The checks that ran; empty when only the component inventory is known (a stored build).
+    #: The checks that ran; empty when only the component inventory is known (a build stored
+    #: without its analysis).
     checks: tuple[CheckRecord, ...] = ()
     #: The build it was recorded as ('Vendor/Product@1.0'), if any.
     build: str | None = None
     #: The components were matched against an advisory store that had data.
     advisories_checked: bool = False
+    #: When the analysis was made (UTC, ISO 8601) and the analysed image file's SHA-256 (None
+    #: for a folder), when known.
+    analysed_at: str | None = None
+    image_sha256: str | None = None
+    #: What the reader of an assessment must know about this evidence (it joins its notes).
+    notes: tuple[str, ...] = ()
 
     def check(self, name: str) -> CheckRecord | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -205,6 +212,8 @@ class FirmwareEvidence:
             checks=_check_records(analysis.checks),
             build=build,
             advisories_checked=analysis.advisories_checked,
+            analysed_at=analysis.analysed_at or None,
+            image_sha256=analysis.image.sha256,
         )
 
     @classmethod
@@ -230,8 +239,16 @@ class FirmwareEvidence:
             name = f"{build.get('vendor')}/{build.get('product')}@{build.get('version')}"
         image = data.get("image")
         source = str(image.get("path")) if isinstance(image, dict) else origin
+        sha256 = image.get("sha256") if isinstance(image, dict) else None
+        analysed_at = data.get("analysed_at")
         return cls(
-            source=source, findings=findings, components=components, checks=checks, build=name
+            source=source,
+            findings=findings,
+            components=components,
+            checks=checks,
+            build=name,
+            analysed_at=analysed_at if isinstance(analysed_at, str) and analysed_at else None,
+            image_sha256=sha256 if isinstance(sha256, str) else None,
         )
 
 
@@ -282,54 +299,108 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def stored_build_evidence(store: Store, build: BuildRef) -> FirmwareEvidence:
-    """The component inventory of a build already in the store. Findings are not stored with
-    builds, so this evidences the SBOM capabilities only; give the firmware analysis report
-    (``iotwarden firmware analyze --json``) for the rest."""
-    from sqlalchemy import select
+    """The firmware evidence of a build already in the store: its latest analysis (findings,
+    check records, components with their evidence, as `iotwarden firmware analyze IMAGE
+    --product ... --version ...` kept it), saying which analysis it is (date, image SHA-256).
+    A build stored without an analysis (recorded before analyses were kept, or imported from
+    an SBOM) gives its component inventory only, and a note says so."""
+    from iotwarden.core.errors import StoreError
+    from iotwarden.firmware.analyze import BUILD_ANALYSIS_FORMAT
+    from iotwarden.store.fleet import FleetRepository
 
-    from iotwarden.store import schema as t
-
-    vendor, name = build.product.key
-    with store.engine.connect() as conn:
-        build_id = conn.execute(
-            select(t.firmware_builds.c.id)
-            .join(t.products, t.products.c.id == t.firmware_builds.c.product_id)
-            .where(
-                t.products.c.vendor_norm == vendor,
-                t.products.c.name_norm == name,
-                t.firmware_builds.c.version == build.version,
-            )
-        ).scalar()
-        if build_id is None:
-            raise AssessmentInputError(
-                f"no build {build.product.vendor}/{build.product.name}@{build.version} in the "
-                "inventory (`iotwarden firmware analyze IMAGE --product VENDOR/NAME --version V` "
-                "records one)"
-            )
-        rows = conn.execute(
-            select(
-                t.components.c.name,
-                t.components.c.version,
-                t.components.c.purl,
-                t.components.c.cpe,
-                t.components.c.supplier,
-            ).where(t.components.c.build_id == build_id)
-        ).all()
-    components = tuple(
+    ref = f"{build.product.vendor}/{build.product.name}@{build.version}"
+    try:
+        stored = FleetRepository(store).stored_build(build)
+    except StoreError as e:
+        raise AssessmentInputError(str(e)) from e
+    if stored is None:
+        raise AssessmentInputError(
+            f"no build {ref} in the inventory (`iotwarden firmware analyze IMAGE --product "
+            "VENDOR/NAME --version V` records one)"
+        )
+    ref = f"{stored.ref.product.vendor}/{stored.ref.product.name}@{stored.ref.version}"
+    inventory = tuple(
         IdentifiedComponent(
-            name=row.name,
-            version=row.version,
+            name=c.name,
+            version=c.version,
             confidence=Confidence.HIGH,
             evidence=(),
-            purl=row.purl,
-            cpe=row.cpe,
-            supplier=row.supplier,
+            purl=c.purl,
+            cpe=c.cpe,
+            supplier=c.supplier,
             source="inventory",
         )
-        for row in rows
+        for c in stored.components
     )
-    ref = f"{build.product.vendor}/{build.product.name}@{build.version}"
-    return FirmwareEvidence(source=f"inventory build {ref}", components=components, build=ref)
+    if stored.analysis is None:
+        return FirmwareEvidence(
+            source=f"inventory build {ref}",
+            components=inventory,
+            build=ref,
+            notes=(
+                f"{ref} has no stored firmware analysis (recorded before analyses were kept "
+                "with builds, or imported from an SBOM): its components only. `iotwarden "
+                "firmware analyze IMAGE --product VENDOR/NAME --version V` keeps one.",
+            ),
+        )
+    kept = stored.analysis
+    result = kept.result
+    if result.get("format") != BUILD_ANALYSIS_FORMAT:
+        raise AssessmentInputError(
+            f"the stored analysis of {ref} is of format {result.get('format')!r}, not "
+            f"{BUILD_ANALYSIS_FORMAT}: analyse the image again (`iotwarden firmware analyze "
+            "IMAGE --product VENDOR/NAME --version V`)"
+        )
+    try:
+        findings = tuple(Finding.from_dict(f) for f in result["findings"])
+        components = tuple(IdentifiedComponent.from_dict(c) for c in result["components"])
+        checks = _check_records(result["checks"])
+        known = result["known_vulnerabilities"]
+        matched = bool(known["matched"])
+        advisories = bool(known["advisories_checked"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise AssessmentInputError(
+            f"the stored analysis of {ref} is damaged ({type(e).__name__}: {e}): analyse the "
+            "image again"
+        ) from e
+    when = kept.analysed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    image = kept.image_name + (f" (sha256 {kept.image_sha256})" if kept.image_sha256 else "")
+    notes = [
+        f"The firmware evidence of {ref} is its analysis of {image} at {when}: known "
+        "vulnerabilities as matched then; analyse the image again for advisories published "
+        "since."
+    ]
+    if not matched:
+        notes.append(
+            f"The known vulnerabilities of the analysis of {ref} were not kept (the store "
+            "could not be written): that capability is not evidenced by it."
+        )
+    if _inventory_keys(components) != _inventory_keys(inventory):
+        # Another source (an SBOM import) replaced the build's components since: the inventory
+        # is what the exposure engine uses, so it is what the SBOM capabilities see.
+        components = inventory
+        notes.append(
+            f"The components of {ref} changed in the inventory after its analysis of {when}: "
+            "the inventory's are used, the findings are the analysis's."
+        )
+    return FirmwareEvidence(
+        source=f"inventory build {ref}, analysed {when} from {image}",
+        findings=findings,
+        components=components,
+        checks=checks,
+        build=ref,
+        advisories_checked=advisories,
+        analysed_at=when,
+        image_sha256=kept.image_sha256,
+        notes=tuple(notes),
+    )
+
+
+def _inventory_keys(
+    components: Iterable[IdentifiedComponent],
+) -> set[tuple[str, str | None, str | None, str | None]]:
+    """Components as the inventory tells them apart (see ``firmware.vulns.to_inventory``)."""
+    return {(c.name, c.version, c.purl, c.cpe) for c in components}
 
 
 def load_firmware_report(path: Path) -> FirmwareEvidence:
@@ -658,6 +729,8 @@ class Assessment:
                 else {
                     "source": fw.source,
                     "build": fw.build,
+                    "analysed_at": fw.analysed_at,
+                    "image_sha256": fw.image_sha256,
                     "findings": len(fw.findings),
                     "components": len(fw.components),
                     "checks_completed": [c.name for c in fw.checks if c.completed],
@@ -1369,11 +1442,13 @@ def assess(
         if a.source is EvidenceSource.PROBE_CHECK and a.match
     }
     unused = tuple(sorted({p.check for p in probes} - used_checks))
-    notes = []
+    notes: list[str] = []
+    if firmware is not None:
+        notes += firmware.notes
     if firmware is not None and not firmware.checks:
         notes.append(
-            "The firmware evidence has no check records (a stored build keeps only its "
-            "components): findings-based capabilities are not evidenced by it."
+            "The firmware evidence has no check records (a build stored without its analysis "
+            "keeps only its components): findings-based capabilities are not evidenced by it."
         )
     for fw in chosen:
         if not fw.verification.verified:

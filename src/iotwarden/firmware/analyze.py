@@ -1,7 +1,8 @@
 """Firmware analysis end to end, the one entry point (:func:`analyze_image`): extract the image,
 walk its root file systems, analyse each file's content (cached by content hash), identify
 components, run the security checks, match the components against the advisory store, record
-the build in the inventory, and return one :class:`FirmwareAnalysis`.
+the build in the inventory with this analysis as its latest (findings, check records), and
+return one :class:`FirmwareAnalysis`.
 
 Analysing the same image file again (same SHA-256, same code, data and options) reuses the
 image-derived part of its stored analysis without extracting, and only matches the known
@@ -29,6 +30,7 @@ import os
 import stat
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +66,9 @@ MAX_CONTENT_BYTES = 64 * 1024 * 1024
 RESULT_FORMAT = "1"
 #: Layout of a stored image analysis (the image-derived part); bump when it changes.
 IMAGE_RESULT_FORMAT = "1"
+#: Layout of the analysis kept with a build (:func:`build_analysis_result`); bump when it
+#: changes (readers refuse another).
+BUILD_ANALYSIS_FORMAT = "1"
 HASH_CHUNK = 1024 * 1024
 #: Worker processes pay off only past this much content to analyse: measured on 2 shared
 #: cores, the analysers read ~14 MB/s in one process (1,500 files, 24 MB: 1.7 s), while two
@@ -699,7 +704,10 @@ def analyze_image(
     the known vulnerabilities and records the build again (``reused_image`` in the result).
     A folder, a kept work folder (``options.work_dir``) or ``use_cache=False`` always extracts
     and analyses. Raises :class:`AnalysisError` (or the extractor's ``ExtractionError``) when
-    the image is missing or nothing can be extracted from it."""
+    the image is missing or nothing can be extracted from it.
+
+    A recorded build keeps this analysis as its latest (findings, check records, hardening,
+    components; see :func:`build_analysis_result`), replacing the one before."""
     options = options or AnalysisOptions()
     watch = observer or NullAnalysisObserver()
     image = Path(image)
@@ -821,18 +829,40 @@ def _finish(
     reused_from: str | None,
 ) -> FirmwareAnalysis:
     """What depends on the store, done on every analysis: known vulnerabilities (advisories
-    arrive between runs) and recording the build (another product or version may be named)."""
+    arrive between runs) and recording the build (another product or version may be named),
+    with this analysis kept as the build's latest."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    analysed_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     findings = list(part.findings)
+    problems = list(part.problems)
     stored = False
     build: BuildRef | None = None
     advisories = False
     considered = 0
     if store is not None:
-        from iotwarden.firmware.vulns import findings_for, record_and_match
+        from iotwarden.firmware.vulns import (
+            complete_build_analysis,
+            findings_for,
+            record_and_match,
+        )
+        from iotwarden.store.fleet import BuildAnalysis
 
+        kept = None
+        if options.store_build and options.build is not None:
+            # Written with the build, before the matching (which needs the build stored): the
+            # check findings now, the known vulnerabilities once matched.
+            kept = BuildAnalysis(
+                analysis_id=uuid.uuid4().hex,
+                image_name=info.name,
+                image_sha256=info.sha256,
+                analysed_at=now,
+                result=build_analysis_result(
+                    info, part, part.findings, analysed_at=analysed_at, reused_from=reused_from
+                ),
+            )
         with clock.phase(AnalysisPhase.MATCH):
             outcome = record_and_match(
-                store, options.build, part.components, keep=options.store_build
+                store, options.build, part.components, keep=options.store_build, analysis=kept
             )
         stored, build = outcome.stored, outcome.build
         advisories = outcome.advisories_available
@@ -840,7 +870,20 @@ def _finish(
         findings += [
             _printable_finding(f) for f in findings_for(outcome.vulnerabilities, part.components)
         ]
-    findings.sort(key=lambda f: (f.severity.rank, f.id, f.path, f.title))
+        if kept is not None and outcome.analysis_id is not None:
+            result = build_analysis_result(
+                info,
+                part,
+                findings,
+                analysed_at=analysed_at,
+                reused_from=reused_from,
+                matched=(advisories, considered),
+            )
+            try:
+                complete_build_analysis(store, outcome, result)
+            except StoreError as e:  # the analysis stands; the build keeps its check findings
+                problems.append(f"{e} (the build keeps this analysis without them)")
+    findings.sort(key=_finding_order)
     files = part.files
     if reused_from is not None:
         files = dataclasses.replace(files, analysed=0, reused=files.analysed + files.reused)
@@ -857,17 +900,63 @@ def _finish(
         files=files,
         evidence_files=part.evidence_files,
         timings=timings,
-        problems=part.problems,
+        problems=tuple(problems),
         build=build,
         stored=stored,
         advisories_checked=advisories,
         vulnerabilities_considered=considered,
         versions=dict(part.versions),
-        analysed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        analysed_at=analysed_at,
         work_dir=str(options.work_dir) if options.work_dir is not None else None,
         reused_image=reused_from is not None,
         reused_from=reused_from,
     )
+
+
+def _finding_order(f: Finding) -> tuple[int, str, str, str]:
+    return (f.severity.rank, f.id, f.path, f.title)
+
+
+def build_analysis_result(
+    info: ImageInfo,
+    part: _ImagePart,
+    findings: Sequence[Finding],
+    *,
+    analysed_at: str,
+    reused_from: str | None = None,
+    matched: tuple[bool, int] | None = None,
+) -> dict[str, Any]:
+    """The analysis kept with a build (``BuildAnalysis.result``, format
+    :data:`BUILD_ANALYSIS_FORMAT`): what an assessment or report of the stored build needs
+    (components with their evidence, findings, check records, hardening summary) and where it
+    comes from. ``matched`` is (advisories available, vulnerabilities considered) once the
+    known vulnerabilities were matched; None before, when ``findings`` are the checks' only."""
+    counts = {s.value: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.value] += 1
+    return {
+        "format": BUILD_ANALYSIS_FORMAT,
+        "image": {
+            "name": printable(info.name),
+            "kind": info.kind,
+            "size": info.size,
+            "sha256": info.sha256,
+        },
+        "analysed_at": analysed_at,
+        "reused_from": reused_from,
+        "versions": dict(part.versions),
+        "components": [c.to_dict() for c in part.components],
+        "findings": [f.to_dict() for f in sorted(findings, key=_finding_order)],
+        "severity_counts": counts,
+        "checks": list(part.checks),
+        "hardening": part.hardening,
+        "known_vulnerabilities": {
+            "matched": matched is not None,
+            "advisories_checked": bool(matched and matched[0]),
+            "considered": matched[1] if matched else 0,
+        },
+        "problems": len(part.problems),
+    }
 
 
 def _analyze_in(

@@ -2,9 +2,13 @@
 (so the exposure engine covers it from then on) and matched against the advisory store by the
 exposure matcher itself, one finding per vulnerability that exposes the build.
 
-The build is written in one transaction. When the caller does not want it kept (no product
-named, ``--no-store``) it is written under a throw-away product name, matched, and deleted,
-so matching works the same whether or not the inventory keeps the build.
+The build is written in one transaction, with the analysis that found its components (its
+findings and check records): the inventory never holds a build's components beside another
+analysis's findings. The known vulnerabilities are matched once the build is written (the
+matcher reads builds from the inventory), then added to that analysis
+(:func:`complete_build_analysis`). When the caller does not want the build kept (no product
+named, ``--no-store``) it is written under a throw-away product name, matched, and deleted, so
+matching works the same whether or not the inventory keeps the build.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -42,7 +46,7 @@ from iotwarden.firmware.model import (
 from iotwarden.intel.view import UnknownAdvisoryError
 from iotwarden.store import schema as t
 from iotwarden.store.db import Store
-from iotwarden.store.fleet import FleetRepository
+from iotwarden.store.fleet import BuildAnalysis, FleetRepository
 from iotwarden.store.rows import affected_from_row, cpe_parts, purl_parts
 
 FINDING_ID = "IW-FW-KNOWN-VULN"
@@ -81,6 +85,10 @@ class BuildOutcome:
     advisories_available: bool
     vulnerabilities: tuple[KnownVulnerability, ...] = ()
     candidates: int = 0  # vulnerabilities looked at (matched or not)
+    #: The stored build's id (when kept), to complete its stored analysis.
+    build_id: int | None = None
+    #: The analysis written with the build (when kept and given).
+    analysis_id: str | None = None
 
 
 def severity_for(cvss: float | None, *, kev: bool, possibly: bool = False) -> Severity:
@@ -127,10 +135,15 @@ def record_and_match(
     components: Sequence[IdentifiedComponent],
     *,
     keep: bool,
+    analysis: BuildAnalysis | None = None,
 ) -> BuildOutcome:
     """Record the build (product, version, components) in one transaction and match it against
     the advisories with the exposure matcher. Unless ``keep`` (and a build is named), the
-    build is recorded under a throw-away product name for the matching and deleted after."""
+    build is recorded under a throw-away product name for the matching and deleted after.
+
+    A kept build's stored analysis is replaced in the same transaction: by ``analysis`` when
+    given (complete it with the known vulnerabilities by :func:`complete_build_analysis`),
+    otherwise removed, since it no longer describes the build's components."""
     keep = keep and build is not None
     advisories = has_advisories(store)
     if not keep and not advisories:
@@ -149,6 +162,11 @@ def record_and_match(
     try:
         with store.engine.begin() as conn:
             build_id = _write_build(repo, conn, ref, inventory)
+            if keep:
+                if analysis is not None:
+                    repo.replace_build_analysis(conn, build_id, analysis)
+                else:
+                    repo.clear_build_analysis(conn, build_id)
         try:
             if advisories:
                 found, candidates = _match(store, build_id, ref, inventory)
@@ -169,7 +187,26 @@ def record_and_match(
         advisories_available=advisories,
         vulnerabilities=found,
         candidates=candidates,
+        build_id=build_id if keep else None,
+        analysis_id=analysis.analysis_id if keep and analysis is not None else None,
     )
+
+
+def complete_build_analysis(store: Store, outcome: BuildOutcome, result: Mapping[str, Any]) -> bool:
+    """Replace the result of the analysis written with the build by :func:`record_and_match`
+    (now with its known vulnerabilities). False when there is none to complete (the build was
+    not kept) or a newer analysis of the build has replaced it meanwhile."""
+    if outcome.build_id is None or outcome.analysis_id is None:
+        return False
+    try:
+        with store.engine.begin() as conn:
+            return FleetRepository(store).complete_build_analysis(
+                conn, outcome.build_id, outcome.analysis_id, result
+            )
+    except SQLAlchemyError as e:
+        raise StoreError(
+            f"cannot keep the known vulnerabilities with the build in {store.url}: {e}"
+        ) from e
 
 
 def _write_build(

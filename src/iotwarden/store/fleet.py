@@ -1,16 +1,21 @@
 """The fleet repository: products, firmware builds with their components, owners and devices,
 written by natural key (vendor + product, product + version, device id) inside the caller's
-transaction, so that an import is stored whole or not at all."""
+transaction, so that an import is stored whole or not at all; and the latest firmware analysis
+kept with each build (its findings and check records), read back with the build."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from iotwarden.core.errors import StoreError
 from iotwarden.core.fleet import (
+    BuildRef,
     Component,
     Criticality,
     Device,
@@ -40,6 +45,30 @@ COMPONENT_COLUMNS = (
     "cpe_product",
     "supplier",
 )
+
+
+@dataclass(frozen=True)
+class BuildAnalysis:
+    """The latest firmware analysis kept with a build. ``result`` is plain JSON in the layout
+    :mod:`iotwarden.firmware.analyze` writes (see ``build_analysis_result`` there): findings,
+    check records, hardening summary, components with their evidence."""
+
+    analysis_id: str
+    image_name: str
+    image_sha256: str | None  # None when a folder was analysed
+    analysed_at: dt.datetime  # UTC
+    result: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredBuild:
+    """A build as the inventory holds it: its components and, if any, its latest analysis."""
+
+    ref: BuildRef  # spelled as stored
+    release_date: dt.date | None
+    end_of_support: dt.date | None
+    components: tuple[Component, ...]
+    analysis: BuildAnalysis | None
 
 
 def _merge(stored: Any, given: Any) -> Any:
@@ -145,6 +174,108 @@ class FleetRepository:
         if rows:
             bulk_insert(conn, t.components, COMPONENT_COLUMNS, rows)
         return len(rows)
+
+    def build_id(self, conn: Connection, ref: BuildRef) -> int | None:
+        """The stored build's id, by natural key (normalised vendor and product, version)."""
+        b, p = t.firmware_builds, t.products
+        vendor, name = ref.product.key
+        found = conn.execute(
+            select(b.c.id)
+            .join(p, p.c.id == b.c.product_id)
+            .where(p.c.vendor_norm == vendor, p.c.name_norm == name, b.c.version == ref.version)
+        ).scalar()
+        return int(found) if found is not None else None
+
+    # firmware analyses kept with builds ----------------------------------------------------------
+
+    def replace_build_analysis(
+        self, conn: Connection, build_id: int, analysis: BuildAnalysis
+    ) -> None:
+        """Make ``analysis`` the build's latest (one per build: the previous one goes)."""
+        a = t.firmware_build_analyses
+        self.clear_build_analysis(conn, build_id)
+        conn.execute(
+            a.insert().values(
+                build_id=build_id,
+                analysis_id=analysis.analysis_id,
+                image_name=analysis.image_name,
+                image_sha256=analysis.image_sha256,
+                analysed_at=analysis.analysed_at,
+                result=dict(analysis.result),
+            )
+        )
+
+    def clear_build_analysis(self, conn: Connection, build_id: int) -> None:
+        a = t.firmware_build_analyses
+        conn.execute(delete(a).where(a.c.build_id == build_id))
+
+    def complete_build_analysis(
+        self, conn: Connection, build_id: int, analysis_id: str, result: Mapping[str, Any]
+    ) -> bool:
+        """Replace the result of the build's analysis ``analysis_id`` (the known
+        vulnerabilities are matched after the build is written); False when a newer analysis
+        has replaced it meanwhile, which is then left alone."""
+        a = t.firmware_build_analyses
+        done = conn.execute(
+            update(a)
+            .where(a.c.build_id == build_id, a.c.analysis_id == analysis_id)
+            .values(result=dict(result))
+        )
+        return bool(done.rowcount)
+
+    def build_analysis(self, conn: Connection, build_id: int) -> BuildAnalysis | None:
+        a = t.firmware_build_analyses
+        row = conn.execute(select(a).where(a.c.build_id == build_id)).first()
+        if row is None or not isinstance(row.result, dict):
+            return None
+        analysed_at = row.analysed_at
+        if analysed_at.tzinfo is None:  # SQLite keeps no zone: it was written in UTC
+            analysed_at = analysed_at.replace(tzinfo=dt.UTC)
+        return BuildAnalysis(
+            analysis_id=row.analysis_id,
+            image_name=row.image_name,
+            image_sha256=row.image_sha256,
+            analysed_at=analysed_at,
+            result=row.result,
+        )
+
+    def stored_build(self, ref: BuildRef) -> StoredBuild | None:
+        """The build with its components and latest analysis, or None when the inventory has
+        no such build."""
+        b, p, c = t.firmware_builds, t.products, t.components
+        vendor, name = ref.product.key
+        try:
+            with self.store.engine.connect() as conn:
+                row = conn.execute(
+                    select(b.c.id, b.c.version, b.c.release_date, b.c.end_of_support, p.c.vendor)
+                    .add_columns(p.c.name.label("product_name"))
+                    .join(p, p.c.id == b.c.product_id)
+                    .where(
+                        p.c.vendor_norm == vendor,
+                        p.c.name_norm == name,
+                        b.c.version == ref.version,
+                    )
+                ).first()
+                if row is None:
+                    return None
+                components = tuple(
+                    Component(r.name, r.version, r.purl, r.cpe, r.supplier)
+                    for r in conn.execute(
+                        select(c.c.name, c.c.version, c.c.purl, c.c.cpe, c.c.supplier)
+                        .where(c.c.build_id == row.id)
+                        .order_by(c.c.name_norm, c.c.version, c.c.id)
+                    )
+                )
+                analysis = self.build_analysis(conn, row.id)
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot read the build from {self.store.url}: {e}") from e
+        return StoredBuild(
+            ref=BuildRef(ProductRef(row.vendor, row.product_name), row.version),
+            release_date=row.release_date,
+            end_of_support=row.end_of_support,
+            components=components,
+            analysis=analysis,
+        )
 
     # owners and devices --------------------------------------------------------------------------
 

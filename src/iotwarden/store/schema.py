@@ -374,6 +374,28 @@ exposure_snapshots = Table(
     Index(None, "vulnerability", "taken_at"),
 )
 
+#: The latest firmware analysis of each build, written with the build by `iotwarden firmware
+#: analyze`: its findings (known vulnerabilities included), check records, hardening summary
+#: and identified components, so that an assessment or report of a stored build has the whole
+#: firmware evidence and can say which analysis (image, date) it comes from.
+firmware_build_analyses = Table(
+    "firmware_build_analyses",
+    metadata,
+    Column(
+        "build_id",
+        Integer,
+        ForeignKey("firmware_builds.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # Names this analysis, so that completing it (known vulnerabilities are matched after the
+    # build is written) never overwrites a newer analysis of the same build.
+    Column("analysis_id", String(32), nullable=False),
+    Column("image_name", Text, nullable=False),
+    Column("image_sha256", String(64)),  # None for a folder (no single digest)
+    Column("analysed_at", UTC_DATETIME, nullable=False),
+    Column("result", JSON, nullable=False),
+)
+
 ADVISORY_CHILD_TABLES = (
     advisory_aliases,
     affected_products,
@@ -391,6 +413,7 @@ __all__ = [
     "devices",
     "epss_scores",
     "exposure_snapshots",
+    "firmware_build_analyses",
     "firmware_builds",
     "firmware_file_results",
     "firmware_image_results",
