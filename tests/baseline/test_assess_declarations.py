@@ -45,7 +45,9 @@ def test_the_template_asks_every_declaration_key_and_fact_with_its_question(
     # Each question is in a comment above its key, with the kind of answer and an example.
     assert "# Until which date will security updates be provided? [defined-support-period]" in text
     assert "# Answer: a date, YYYY-MM-DD (required). Example: '2031-12-31'" in text
-    assert "# Decides: etsi-en-303-645-v2.1.1 5.1-1, uk-psti 1." in text
+    assert (
+        "# Decides: etsi-en-303-645-v2.1.1 5.1-1, etsi-en-303-645-v3.1.3 5.1-1, uk-psti 1." in text
+    )
 
 
 def test_the_answer_specification_only_names_questions_the_catalogs_ask(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -1233,6 +1234,10 @@ def _verdict(fw: Framework, results: Sequence[RequirementResult]) -> tuple[Verdi
     return verdict, binding, summary
 
 
+#: An edition suffix of a framework id ('-v2.1.1').
+_EDITION = re.compile(r"-v\d+(?:\.\d+)*$")
+
+
 @dataclass(frozen=True, slots=True)
 class _Reach:
     mandatory: int
@@ -1251,15 +1256,19 @@ def _reach(
     for fw, results in frameworks:
         if fw.based_on:
             continue  # an inherited copy of another framework's provisions counts once
+        # Editions of one document (EN 303 645 V2.1.1 and V3.1.3) count as one framework, and
+        # a provision they share (5.1-1) as one requirement.
+        family = _EDITION.sub("", fw.id)
         for r in results:
             if not r.result.is_gap:
                 continue
+            key = f"{family}:{r.ref.partition(':')[2] or r.ref}"
             for link in r.links:
                 if link.result.is_gap:
-                    reqs.setdefault(link.capability, set()).add(r.ref)
-                    fws.setdefault(link.capability, set()).add(fw.id)
+                    reqs.setdefault(link.capability, set()).add(key)
+                    fws.setdefault(link.capability, set()).add(family)
                     if r.level is Level.MANDATORY:
-                        mandatory.setdefault(link.capability, set()).add(r.ref)
+                        mandatory.setdefault(link.capability, set()).add(key)
     return {
         cap: _Reach(len(mandatory.get(cap, ())), len(refs), len(fws.get(cap, ())))
         for cap, refs in reqs.items()
