@@ -121,8 +121,8 @@ def assess_command(
         typer.Option(
             help="A firmware image or extracted root file system (analysed now), a saved "
             "`iotwarden firmware analyze --json` report (*.json), or a build already in the "
-            "inventory as VENDOR/PRODUCT@VERSION (its components only: findings are not "
-            "stored with builds).",
+            "inventory as VENDOR/PRODUCT@VERSION (its latest `firmware analyze` kept with it; "
+            "its components only when it was never analysed).",
             show_default=False,
         ),
     ] = None,
