@@ -4,6 +4,7 @@ image is analysed here: findings are built as the firmware checks would report t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -25,23 +26,43 @@ from iotwarden.baseline.assess import (
 )
 from iotwarden.baseline.declarations import AnswerKind, parse_declarations, questionnaire
 from iotwarden.firmware.model import Finding, Severity
+from tests.baseline.test_catalog import V3_NEW_FEATURE_PROVISIONS
 
 TODAY = dt.date(2025, 6, 1)
 
-#: A device with passwords, an update mechanism over the network, no debug port, no telemetry.
+#: A camera with passwords, an update mechanism over the network, keys of its own, personal data
+#: sent to its cloud (not on consent), no debug interface, no telemetry, no aggregation.
 FACTS = {
     "uses-passwords": True,
     "uses-preinstalled-passwords": False,
+    "uses-cryptographic-authentication": True,
     "user-authenticates-to-device": True,
+    "authenticates-over-network": True,
     "constrained-device": False,
+    "has-mutable-software": True,
     "software-not-updatable": False,
     "has-update-mechanism": True,
     "updates-over-network": True,
     "supports-automatic-updates": True,
+    "provides-update-notifications": True,
+    "has-critical-security-parameters": True,
+    "stores-sensitive-security-parameters": True,
     "hard-coded-unique-identity": False,
+    "uses-keys-for-updates-or-services": True,
+    "security-parameters-leave-device": True,
+    "configurable-over-network": True,
+    "has-unused-interfaces": True,
+    "has-debug-interfaces": False,
     "debug-interface-accessible": False,
+    "detects-software-changes": True,
+    "processes-personal-data": True,
+    "sends-personal-data": True,
+    "sends-sensitive-personal-data": True,
+    "has-external-sensors": True,
     "collects-telemetry": False,
+    "services-store-personal-data": True,
     "consent-based-processing": False,
+    "computes-aggregates": False,
 }
 
 _ANSWER_BY_KIND: dict[AnswerKind, Any] = {
@@ -229,6 +250,71 @@ def test_complete_positive_declarations_alone_pass_every_mandatory_requirement(
     assert etsi.requirement("5.6-4").result is Result.NOT_APPLICABLE
     assert etsi.requirement("5.1-1").result is Result.PASS
     assert result.subject == "Example Devices Ltd ExCam 200 2.4.1"
+
+
+def test_a_product_without_a_v3_feature_gets_its_provisions_as_not_applicable(
+    catalogs: Catalogs,
+) -> None:
+    # Every feature that had no fact before, declared absent (the sensor-less, offline, data-free
+    # device): each provision it decides is not applicable, and says which answer made it so.
+    lacking = dict.fromkeys(V3_NEW_FEATURE_PROVISIONS, False)
+    data = complete_declarations(catalogs)
+    data["facts"].update(lacking)
+    result = assess(
+        catalogs, declarations=parse_declarations(data, catalogs, today=TODAY), today=TODAY
+    )
+    for fact, provisions in V3_NEW_FEATURE_PROVISIONS.items():
+        for rid in provisions:
+            req = result.requirement(f"etsi-en-303-645-v3.1.3:{rid}")
+            assert req.result is Result.NOT_APPLICABLE, rid
+            assert f"{fact}: no" in req.reason, rid
+    # 5.4-1 (secure storage of sensitive parameters) was mandatory for every device before.
+    assert "persistent storage" in result.requirement("etsi-en-303-645-v3.1.3:5.4-1").reason
+    v3 = result.framework("etsi-en-303-645-v3.1.3")
+    assert v3.verdict is Verdict.PASS
+
+
+def test_a_product_with_the_v3_features_gets_those_provisions_evaluated(
+    catalogs: Catalogs,
+) -> None:
+    data = complete_declarations(catalogs)
+    data["facts"].update(dict.fromkeys(V3_NEW_FEATURE_PROVISIONS, True))
+    data["facts"]["debug-interface-accessible"] = True  # a UART on the board
+    console = finding(
+        "IW-FW-SERVICE-CONSOLE-SHELL",
+        ("physical-interface-protection",),
+        path="/etc/inittab",
+        title="Login-free shell on the serial console",
+    )
+    result = assess(
+        catalogs,
+        firmware=firmware(console),
+        declarations=parse_declarations(data, catalogs, today=TODAY),
+        today=TODAY,
+    )
+    for provisions in V3_NEW_FEATURE_PROVISIONS.values():
+        for rid in provisions:
+            req = result.requirement(f"etsi-en-303-645-v3.1.3:{rid}")
+            assert req.applicability == "applies", rid
+            assert req.result is not Result.NOT_APPLICABLE, rid
+    # The debug interface exists, so the console shell fails the mandatory 5.6-4A.
+    debug = result.requirement("etsi-en-303-645-v3.1.3:5.6-4A")
+    assert debug.result is Result.FAIL
+    assert result.requirement("etsi-en-303-645-v3.1.3:5.4-1").result is Result.PASS
+    assert result.framework("etsi-en-303-645-v3.1.3").verdict is Verdict.FAIL
+
+
+def test_an_undeclared_v3_feature_is_assumed_to_apply(catalogs: Catalogs) -> None:
+    data = complete_declarations(catalogs)
+    decl = parse_declarations(data, catalogs, today=TODAY)
+    facts = dict(decl.facts)
+    del facts["stores-sensitive-security-parameters"]
+    partial = dataclasses.replace(decl, facts=facts)
+    req = assess(catalogs, declarations=partial, today=TODAY).requirement(
+        "etsi-en-303-645-v3.1.3:5.4-1"
+    )
+    assert req.result is Result.PASS
+    assert req.applicability == "assumed (not declared: stores-sensitive-security-parameters)"
 
 
 def test_denied_and_unanswered_declarations(catalogs: Catalogs) -> None:

@@ -22,6 +22,7 @@ from iotwarden.baseline.declarations import (
     unknown_spec_keys,
 )
 from tests.baseline.test_assess import TODAY, complete_declarations
+from tests.baseline.test_catalog import V3_NEW_FEATURE_PROVISIONS
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,26 @@ def test_the_template_asks_every_declaration_key_and_fact_with_its_question(
     assert (
         "# Decides: etsi-en-303-645-v2.1.1 5.1-1, etsi-en-303-645-v3.1.3 5.1-1, uk-psti 1." in text
     )
+
+
+def test_the_template_asks_the_v3_feature_facts_and_what_each_decides(
+    catalogs: Catalogs,
+) -> None:
+    data = yaml.safe_load(template(catalogs))
+    assert set(V3_NEW_FEATURE_PROVISIONS) <= set(data["facts"])
+    lines = template(catalogs).splitlines()
+    for fact, provisions in V3_NEW_FEATURE_PROVISIONS.items():
+        at = lines.index(f"  {fact}: null")
+        question = next(f.question for f in catalogs.facts if f.id == fact)
+        above = " ".join(line.strip().lstrip("#").strip() for line in lines[at - 4 : at])
+        assert question in above, fact
+        shown = ", ".join(f"etsi-en-303-645-v3.1.3 {p}" for p in provisions)
+        assert f"Decides: {shown}." in above, fact
+
+
+def test_the_complete_declarations_helper_answers_every_fact(catalogs: Catalogs) -> None:
+    decl = parse_declarations(complete_declarations(catalogs), catalogs, today=TODAY)
+    assert set(decl.facts) == {f.id for f in catalogs.facts}
 
 
 def test_the_answer_specification_only_names_questions_the_catalogs_ask(

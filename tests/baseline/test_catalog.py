@@ -76,11 +76,11 @@ def test_etsi_v2_mandatory_and_recommended_split(catalogs: Catalogs) -> None:
 
 
 def test_etsi_v3_provisions_follow_its_table_b1(catalogs: Catalogs) -> None:
-    # Table B.1 of V3 (see EXPECTED_COUNTS): 36 M/MF/MC provisions and 42 R/RF/RC ones; 28 have a
-    # condition or feature we can decide with a fact.
+    # Table B.1 of V3 (see EXPECTED_COUNTS): 36 M/MF/MC provisions and 42 R/RF/RC ones; 46 have a
+    # condition or a feature, each decided by a fact.
     v3 = catalogs.framework("etsi-en-303-645-v3.1.3")
     counts = v3.counts()
-    assert (counts["mandatory"], counts["recommended"], counts["conditional"]) == (36, 42, 28)
+    assert (counts["mandatory"], counts["recommended"], counts["conditional"]) == (36, 42, 46)
     ids = {r.id for r in v3.requirements}
     # 4-1 moved to 5.0-1; six provisions split into A and B; four are new.
     assert "4-1" not in ids and "5.0-1" in ids
@@ -97,6 +97,133 @@ def test_etsi_v3_provisions_follow_its_table_b1(catalogs: Catalogs) -> None:
     # Feature (g), "software can be updated", decides 5.3-3 and is no longer unconditional.
     upd = catalogs.requirement("etsi-en-303-645-v3.1.3:5.3-3").condition
     assert upd is not None and upd.applies({"has-update-mechanism": False}) is False
+
+
+#: V3 Table B.1, provision -> status, as transcribed in the sources of EXPECTED_COUNTS.
+V3_TABLE_B1 = """
+5.0-1 M
+5.1-1 M F(a) | 5.1-2 M F(b) | 5.1-2A R | 5.1-3 M F(c) | 5.1-4 M F(d) | 5.1-5 M C(14) F(e)
+5.2-1 M | 5.2-2 R | 5.2-3 R
+5.3-1 R F(f) | 5.3-2 M C(15) | 5.3-3 M F(g) | 5.3-4A R F(g) | 5.3-4B R F(h) | 5.3-5 R F(g)
+5.3-6A R F(h) | 5.3-6B R F(i) | 5.3-7 M F(g) | 5.3-8 M C(12) | 5.3-9 R F(g) | 5.3-10 M F(j)
+5.3-11 R C(12) | 5.3-12 R C(12) | 5.3-13 M | 5.3-14 R C(3) | 5.3-15A R C(3) | 5.3-15B R C(3)
+5.3-16 M
+5.4-1 M F(k) | 5.4-2 M F(l) | 5.4-3 M | 5.4-4 M F(m)
+5.5-1 M | 5.5-2 R | 5.5-3 R | 5.5-4 R | 5.5-5 M F(n) | 5.5-6 R F(o) | 5.5-7 M F(o) | 5.5-8 M C(16)
+5.6-1 M F(p) | 5.6-2 M | 5.6-3 R | 5.6-4A M F(q) | 5.6-4B R F(r) | 5.6-5 R | 5.6-6 R | 5.6-7 R
+5.6-8 R | 5.6-9 R
+5.7-1 R | 5.7-2 R F(s)
+5.8-1 R F(t) | 5.8-2 M F(u) | 5.8-3 M F(v)
+5.9-1 R | 5.9-2 R | 5.9-3 R
+5.10-1 R F(w)
+5.11-1 M | 5.11-2 R F(x) | 5.11-3 R | 5.11-4 R
+5.12-1 R | 5.12-2 R | 5.12-3 R
+5.13-1A M | 5.13-1B M
+6-1 M | 6-2 M F(y) | 6-3A M F(y) | 6-3B M F(y) | 6-4 R F(w) | 6-5 M F(w) | 6-6 M F(z)
+6-7 R F(aa) | 6-8 R F(z)
+"""
+
+#: Each V3 condition C(n) and feature F(x) -> the declared facts under which it holds. Features
+#: h, i and j (automatic updates, notifications, network delivery) presuppose g (updatable).
+V3_FEATURE_FACTS: dict[str, dict[str, bool]] = {
+    "C(3)": {"software-not-updatable": True},
+    "C(12)": {"has-update-mechanism": True},
+    "C(14)": {"constrained-device": False},
+    "C(15)": {"constrained-device": False},
+    "C(16)": {"has-critical-security-parameters": True},
+    "F(a)": {"uses-passwords": True},
+    "F(b)": {"uses-preinstalled-passwords": True},
+    "F(c)": {"uses-cryptographic-authentication": True},
+    "F(d)": {"user-authenticates-to-device": True},
+    "F(e)": {"authenticates-over-network": True},
+    "F(f)": {"has-mutable-software": True},
+    "F(g)": {"has-update-mechanism": True},
+    "F(h)": {"supports-automatic-updates": True, "has-update-mechanism": True},
+    "F(i)": {"provides-update-notifications": True, "has-update-mechanism": True},
+    "F(j)": {"updates-over-network": True, "has-update-mechanism": True},
+    "F(k)": {"stores-sensitive-security-parameters": True},
+    "F(l)": {"hard-coded-unique-identity": True},
+    "F(m)": {"uses-keys-for-updates-or-services": True},
+    "F(n)": {"configurable-over-network": True},
+    "F(o)": {"security-parameters-leave-device": True},
+    "F(p)": {"has-unused-interfaces": True},
+    "F(q)": {"has-debug-interfaces": True},
+    "F(r)": {"debug-interface-accessible": True},
+    "F(s)": {"detects-software-changes": True},
+    "F(t)": {"sends-personal-data": True},
+    "F(u)": {"sends-sensitive-personal-data": True},
+    "F(v)": {"has-external-sensors": True},
+    "F(w)": {"collects-telemetry": True},
+    "F(x)": {"services-store-personal-data": True},
+    "F(y)": {"consent-based-processing": True},
+    "F(z)": {"processes-personal-data": True},
+    "F(aa)": {"computes-aggregates": True},
+}
+
+#: The features that had no fact before (their provisions were assumed to apply), with the V3
+#: provisions each now decides.
+V3_NEW_FEATURE_PROVISIONS = {
+    "uses-cryptographic-authentication": ["5.1-3"],
+    "authenticates-over-network": ["5.1-5"],
+    "has-mutable-software": ["5.3-1"],
+    "provides-update-notifications": ["5.3-6B"],
+    "has-critical-security-parameters": ["5.5-8"],
+    "stores-sensitive-security-parameters": ["5.4-1"],
+    "uses-keys-for-updates-or-services": ["5.4-4"],
+    "configurable-over-network": ["5.5-5"],
+    "security-parameters-leave-device": ["5.5-6", "5.5-7"],
+    "has-unused-interfaces": ["5.6-1"],
+    "has-debug-interfaces": ["5.6-4A"],
+    "detects-software-changes": ["5.7-2"],
+    "sends-personal-data": ["5.8-1"],
+    "sends-sensitive-personal-data": ["5.8-2"],
+    "has-external-sensors": ["5.8-3"],
+    "services-store-personal-data": ["5.11-2"],
+    "processes-personal-data": ["6-6", "6-8"],
+    "computes-aggregates": ["6-7"],
+}
+
+
+def _v3_table_b1() -> dict[str, tuple[str, list[str]]]:
+    rows = [row.split() for line in V3_TABLE_B1.strip().splitlines() for row in line.split("|")]
+    return {row[0]: (row[1], row[2:]) for row in rows}
+
+
+def test_every_v3_condition_and_feature_of_table_b1_is_decided_by_a_fact(
+    catalogs: Catalogs,
+) -> None:
+    table = _v3_table_b1()
+    v3 = catalogs.framework("etsi-en-303-645-v3.1.3")
+    assert set(table) == {r.id for r in v3.requirements}
+    used = {q for _, qualifiers in table.values() for q in qualifiers}
+    assert used == set(V3_FEATURE_FACTS)  # conditions 3, 12, 14, 15, 16 and features a to aa
+    wrong = {}
+    for req in v3.requirements:
+        status, qualifiers = table[req.id]
+        expected = {f: v for q in qualifiers for f, v in V3_FEATURE_FACTS[q].items()}
+        got = dict(req.condition.when) if req.condition else {}
+        level = Level.MANDATORY if status == "M" else Level.RECOMMENDED
+        if got != expected or req.level is not level:
+            wrong[req.id] = (req.level.value, got, status, expected)
+    assert wrong == {}
+
+
+def test_each_new_v3_feature_fact_decides_exactly_its_provisions(catalogs: Catalogs) -> None:
+    v3 = catalogs.framework("etsi-en-303-645-v3.1.3")
+    for fact, provisions in V3_NEW_FEATURE_PROVISIONS.items():
+        decided = [r.id for r in v3.requirements if r.condition and fact in dict(r.condition.when)]
+        assert decided == provisions, fact
+
+
+def test_every_fact_decides_some_requirement(catalogs: Catalogs) -> None:
+    used = {
+        fact
+        for fw in catalogs.frameworks
+        for r in fw.requirements
+        if r.condition
+        for fact, _ in r.condition.when
+    }
+    assert {f.id for f in catalogs.facts} == used
 
 
 def test_nist_8259a_elements_per_capability(catalogs: Catalogs) -> None:
@@ -218,6 +345,10 @@ def test_conditions_use_declared_facts(catalogs: Catalogs) -> None:
     brute = catalogs.requirement("etsi-en-303-645:5.1-5")
     assert brute.condition is not None
     assert brute.condition.applies({"constrained-device": True}) is False
+    # One declared "no" rules a requirement out whatever the order of its facts, even with
+    # another fact undeclared.
+    assert brute.condition.applies({"authenticates-over-network": False}) is False
+    assert brute.condition.applies({"authenticates-over-network": True}) is None
     facts = {f.id for f in catalogs.facts}
     for fw in catalogs.frameworks:
         for r in fw.requirements:

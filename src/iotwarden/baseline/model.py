@@ -103,12 +103,12 @@ class Condition:
     when: tuple[tuple[str, bool], ...]
 
     def applies(self, facts: dict[str, bool]) -> bool | None:
-        """True/False from the declared facts; None when a needed fact is not declared."""
-        for fact, wanted in self.when:
-            if fact not in facts:
-                return None
-            if facts[fact] is not wanted:
-                return False
+        """True/False from the declared facts; None when a needed fact is not declared and no
+        declared one already rules the requirement out (the order of ``when`` does not matter)."""
+        if any(fact in facts and facts[fact] is not wanted for fact, wanted in self.when):
+            return False
+        if any(fact not in facts for fact, _ in self.when):
+            return None
         return True
 
     def to_dict(self) -> dict[str, Any]:
