@@ -24,7 +24,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # --------------------------------------------------------------------------------------------
@@ -290,14 +290,20 @@ def fake_kernel(size: int = 20_000) -> bytes:
 
 @dataclass(frozen=True)
 class Node:
-    """One entry of a tree given to :func:`squashfs_from_tree`: kind is 'dir', 'file',
-    'symlink', 'chr' or 'blk' (device nodes let tests check they are never created)."""
+    """One entry of a tree given to :func:`squashfs_from_tree` or :func:`squashfs3_from_tree`:
+    kind is 'dir', 'file', 'symlink', 'chr' or 'blk' (device nodes let tests check they are
+    never created). The 3.x writer also takes owners, and for hostile images 'loop' (an entry
+    pointing back at its own directory) and ``claimed_size`` (what the inode says instead of
+    the real size of a file or directory listing)."""
 
     kind: str
     data: bytes = b""  # file content or symlink target
     mode: int = 0o644
     rdev: int = 0
     children: dict[str, Node] = field(default_factory=dict)
+    uid: int = 0
+    gid: int = 0
+    claimed_size: int | None = None
 
 
 def tree_from_directory(root: Path) -> Node:
@@ -349,10 +355,15 @@ _KIND_MODE = {
 class _MetadataStream:
     """A SquashFS metadata table: 8 KiB blocks, each behind a 16-bit length header."""
 
-    def __init__(self, compress: Callable[[bytes], bytes]) -> None:
+    def __init__(
+        self, compress: Callable[[bytes], bytes], *, endian: str = "<", marker: bool = False
+    ) -> None:
         self.compress = compress
+        self.endian = endian
+        self.marker = b"\xff" if marker else b""  # 3.x -check_data: a byte after each header
         self.written = bytearray()
         self.pending = bytearray()
+        self.block_starts: list[int] = []
 
     def position(self) -> tuple[int, int]:
         """(start of the current block in the table, offset inside it): an inode/dir ref."""
@@ -365,11 +376,13 @@ class _MetadataStream:
             del self.pending[:_METADATA_SIZE]
 
     def _flush(self, block: bytes) -> None:
+        self.block_starts.append(len(self.written))
         packed = self.compress(block)
+        header = self.endian + "H"
         if len(packed) < len(block):
-            self.written += struct.pack("<H", len(packed)) + packed
+            self.written += struct.pack(header, len(packed)) + self.marker + packed
         else:
-            self.written += struct.pack("<H", len(block) | 0x8000) + block
+            self.written += struct.pack(header, len(block) | 0x8000) + self.marker + block
 
     def finish(self) -> bytes:
         if self.pending:
@@ -512,3 +525,230 @@ def vendor_lzma_squashfs(rootfs: Path, out: Path, *, magic: bytes = b"hsqs") -> 
     (compressor id 2, no size field), as vendor kernels read it; stock unsquashfs rejects it."""
     out.write_bytes(squashfs_from_tree(tree_from_directory(rootfs), magic=magic))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# SquashFS 3.x written in Python (2006-2012 routers; nothing packaged writes it any more)
+
+#: Block compressors of the 3.x writer: stock 3.x is zlib; sqlzma (squashfs-3.x-lzma, as in
+#: firmware-mod-kit) writes lzma-alone blocks; Broadcom/DD-WRT style kernels read the raw
+#: stream behind the 5 properties bytes, or with no header at all.
+SQUASHFS3_WRITER_COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda data: zlib.compress(data, 9),
+    "lzma": _alone_lzma,
+    "lzma-vendor": lzma_props_only,
+    "lzma-raw": lambda data: lzma.compress(
+        data, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 20}]
+    ),  # no header at all: the LZMA SDK defaults lc=3, lp=0, pb=2 are implied
+}
+
+_INVALID_FRAGMENT = 0xFFFFFFFF
+_UNCOMPRESSED_DATA = 1 << 24
+_GUID_SAME_AS_UID = 255
+
+
+def pack_bits(values: tuple[int, ...], widths: tuple[int, ...], endian: str) -> bytes:
+    """A packed C structure of bit-fields as a 3.x compiler lays it out: from the lowest bit
+    of one little-endian number, or from the highest bit of one big-endian number."""
+    total = sum(widths)
+    value, used = 0, 0
+    for field_value, width in zip(values, widths, strict=True):
+        if not 0 <= field_value < 1 << width:
+            raise ValueError(f"{field_value} does not fit {width} bits")
+        shift = used if endian == "<" else total - used - width
+        value |= field_value << shift
+        used += width
+    return value.to_bytes(total // 8, "little" if endian == "<" else "big")
+
+
+def squashfs3_from_tree(
+    tree: Node,
+    *,
+    compression: str = "gzip",
+    big_endian: bool = False,
+    minor: int = 1,
+    block_size: int = 4096,
+    magic: bytes | None = None,
+    long_inodes: bool = False,
+    check_data: bool = False,
+    mkfs_time: int = 1_200_000_000,
+) -> bytes:
+    """SquashFS 3.``minor`` of ``tree``, laid out as mksquashfs 3.x does: superblock (119
+    bytes), file blocks and fragment blocks (tails of every file, 'always use fragments'),
+    inode table, directory table, fragment table and its index, uid and gid tables, 4 KiB
+    padding. ``compression`` is one of :data:`SQUASHFS3_WRITER_COMPRESSORS`; ``long_inodes``
+    writes every file and directory as the long forms (LREG, LDIR) real images use for hard
+    links, files over 4 GiB and big directories; ``check_data`` adds the marker bytes.
+
+    With 'gzip' the stock unsquashfs (4.x reads 3.x) reads the result in either byte order,
+    which checks this writer against an independent reader; the LZMA forms are what vendor
+    kernels read and stock unsquashfs rejects."""
+    endian = ">" if big_endian else "<"
+    magic = magic or (b"sqsh" if big_endian else b"hsqs")
+    compress = SQUASHFS3_WRITER_COMPRESSORS[compression]
+    superblock_size = 119
+    data = bytearray()
+    inodes = _MetadataStream(compress, endian=endian, marker=check_data)
+    directories = _MetadataStream(compress, endian=endian, marker=check_data)
+    fragments: list[tuple[int, int]] = []  # (start, stored size) of each fragment block
+    pending_fragment = bytearray()
+    uids: dict[int, int] = {}
+    gids: dict[int, int] = {}
+    numbers: dict[int, int] = {}
+
+    def number(node: Node) -> None:  # pre-order inode numbers, 1..n; a loop has no inode
+        numbers[id(node)] = len(numbers) + 1
+        for child in node.children.values():
+            if child.kind != "loop":
+                number(child)
+
+    number(tree)
+    inode_count = len(numbers)
+
+    def store(block: bytes) -> int:
+        """Writes a data or fragment block; returns its size entry (bit 24: stored raw)."""
+        packed = compress(block)
+        if len(packed) < len(block):
+            data.extend(packed)
+            return len(packed)
+        data.extend(block)
+        return len(block) | _UNCOMPRESSED_DATA
+
+    def flush_fragment() -> None:
+        if pending_fragment:
+            start = superblock_size + len(data)
+            fragments.append((start, store(bytes(pending_fragment))))
+            pending_fragment.clear()
+
+    def header(node: Node) -> bytes:
+        uid_index = uids.setdefault(node.uid, len(uids))
+        gid_index = (
+            _GUID_SAME_AS_UID if node.gid == node.uid else gids.setdefault(node.gid, len(gids))
+        )
+        kind = _INODE_TYPE[node.kind] + (7 if long_inodes and node.kind in ("dir", "file") else 0)
+        fields = (kind, node.mode & 0o7777, uid_index, gid_index, mkfs_time, numbers[id(node)])
+        return pack_bits(fields, (4, 12, 8, 8, 32, 32), endian)
+
+    def write_file(node: Node) -> bytes:
+        content = node.data
+        start = superblock_size + len(data)
+        full = len(content) // block_size
+        sizes = [store(content[i * block_size : (i + 1) * block_size]) for i in range(full)]
+        tail = content[full * block_size :]
+        fragment, fragment_offset = _INVALID_FRAGMENT, 0
+        if tail:
+            if len(pending_fragment) + len(tail) > block_size:
+                flush_fragment()
+            fragment, fragment_offset = len(fragments), len(pending_fragment)
+            pending_fragment.extend(tail)
+        size = len(content) if node.claimed_size is None else node.claimed_size
+        if long_inodes:
+            body = pack_bits(
+                (1, start, fragment, fragment_offset, size), (32, 64, 32, 32, 64), endian
+            )
+        else:
+            body = pack_bits((start, fragment, fragment_offset, size), (64, 32, 32, 32), endian)
+        return body + struct.pack(f"{endian}{len(sizes)}I", *sizes)
+
+    def write_directory(node: Node, parent_number: int) -> bytes:
+        entries = []
+        for name, child in sorted(node.children.items()):
+            if child.kind != "loop":
+                ref, child_number = write(child, numbers[id(node)])
+                entries.append((name.encode(), _INODE_TYPE[child.kind], ref, child_number))
+        block, offset = inodes.position()  # where this directory's own inode goes
+        for name, child in sorted(node.children.items()):
+            if child.kind == "loop":
+                entries.append((name.encode(), 1, (block << 16) | offset, numbers[id(node)]))
+        listing = _directory_listing3(sorted(entries), endian)
+        start, at = directories.position()
+        directories.write(listing)
+        size = len(listing) + 3 if node.claimed_size is None else node.claimed_size
+        links = 2 + sum(1 for child in node.children.values() if child.kind == "dir")
+        if long_inodes:
+            return pack_bits(
+                (links, size, at, start, 0, parent_number), (32, 27, 13, 32, 16, 32), endian
+            )
+        return pack_bits((links, size, at, start, parent_number), (32, 19, 13, 32, 32), endian)
+
+    def write(node: Node, parent_number: int) -> tuple[int, int]:
+        """Writes ``node`` (children first) and returns its (inode ref, inode number)."""
+        if node.kind == "dir":
+            body = write_directory(node, parent_number)
+        elif node.kind == "file":
+            body = write_file(node)
+        elif node.kind == "symlink":
+            body = pack_bits((1, len(node.data)), (32, 16), endian) + node.data
+        else:
+            body = pack_bits((1, node.rdev), (32, 16), endian)
+        block, offset = inodes.position()
+        inodes.write(header(node) + body)
+        return (block << 16) | offset, numbers[id(node)]
+
+    root_ref, _ = write(tree, inode_count + 1)
+    flush_fragment()
+    inode_table = inodes.finish()
+    directory_table = directories.finish()
+    fragment_entries = _MetadataStream(compress, endian=endian, marker=check_data)
+    for start, stored in fragments:
+        fragment_entries.write(struct.pack(endian + "QII", start, stored, 0))
+    fragment_blocks = fragment_entries.finish()
+
+    inode_table_start = superblock_size + len(data)
+    directory_table_start = inode_table_start + len(inode_table)
+    fragment_blocks_start = directory_table_start + len(directory_table)
+    fragment_index = b"".join(
+        struct.pack(endian + "Q", fragment_blocks_start + at)
+        for at in fragment_entries.block_starts
+    )
+    fragment_table_start = fragment_blocks_start + len(fragment_blocks)
+    uid_table_start = fragment_table_start + len(fragment_index)
+    uid_table = struct.pack(f"{endian}{len(uids)}I", *uids)
+    guid_table = struct.pack(f"{endian}{len(gids)}I", *gids)
+    guid_table_start = uid_table_start + len(uid_table) if gids else 0  # 0: no gid table
+    bytes_used = uid_table_start + len(uid_table) + len(guid_table)
+    flags = (1 << 5) | (1 << 2 if check_data else 0) | (0 if fragments else 1 << 4)
+    low = 0xFFFFFFFF  # the 2.x-compatible 32-bit copies of the table starts
+    no_export_table = 0xFFFFFFFFFFFFFFFF
+    superblock = struct.pack(
+        endian + "4sIIIIIIHHHHBBBIQIIIQQQQQQQ", magic, inode_count, bytes_used & low,
+        uid_table_start & low, guid_table_start & low, inode_table_start & low,
+        directory_table_start & low, 3, minor, block_size & 0xFFFF, block_size.bit_length() - 1,
+        flags, len(uids), len(gids), mkfs_time, root_ref, block_size, len(fragments),
+        fragment_table_start & low, bytes_used, uid_table_start, guid_table_start,
+        inode_table_start, directory_table_start, fragment_table_start, no_export_table,
+    )  # fmt: skip
+    image = (
+        superblock + bytes(data) + inode_table + directory_table + fragment_blocks
+        + fragment_index + uid_table + guid_table
+    )  # fmt: skip
+    return image + b"\0" * (-len(image) % 4096)
+
+
+def _directory_listing3(entries: list[tuple[bytes, int, int, int]], endian: str) -> bytes:
+    """3.x directory headers (9 bytes: count-1, inode block, base inode number) and entries
+    (5 bytes of bit-fields: inode offset, type, name length-1, inode number delta, then
+    the name)."""
+    out = bytearray()
+    for group in _groups(entries):
+        _, _, first_ref, base = group[0]
+        out += pack_bits((len(group) - 1, first_ref >> 16, base), (8, 32, 32), endian)
+        for name, kind, ref, inode_number in group:
+            delta = (inode_number - base) & 0xFFFF  # a signed 16-bit field
+            out += pack_bits((ref & 0xFFFF, kind, len(name) - 1, delta), (13, 3, 8, 16), endian)
+            out += name
+    return bytes(out)
+
+
+def tree_with_owners(root: Path, owners: dict[str, tuple[int, int]]) -> Node:
+    """:func:`tree_from_directory` with (uid, gid) set on the given relative paths."""
+
+    def walk(node: Node, prefix: str) -> Node:
+        children = {
+            name: walk(child, f"{prefix}{name}" if child.kind != "dir" else f"{prefix}{name}/")
+            for name, child in node.children.items()
+        }
+        uid, gid = owners.get(prefix.rstrip("/"), (0, 0))
+        return replace(node, children=children, uid=uid, gid=gid)
+
+    return walk(tree_from_directory(root), "")

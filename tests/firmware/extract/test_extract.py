@@ -53,6 +53,12 @@ def _flash(rootfs: Path, folder: Path) -> Path:
     return _write(folder / "flash.bin", images.raw_flash_dump(images.fake_kernel(), squash))
 
 
+def _squashfs3(rootfs: Path, folder: Path) -> Path:
+    tree = images.tree_from_directory(rootfs)
+    data = images.squashfs3_from_tree(tree, compression="lzma-vendor", big_endian=True, minor=0)
+    return _write(folder / "root.sq3", data)
+
+
 #: One image per built-in handler (the completeness test below checks none is missing):
 #: name -> (tools it needs, builder(rootfs, folder) -> image, the formats its steps show).
 CASES: dict[str, tuple[tuple[str, ...], Builder, tuple[str, ...]]] = {
@@ -62,6 +68,7 @@ CASES: dict[str, tuple[tuple[str, ...], Builder, tuple[str, ...]]] = {
         lambda r, d: images.vendor_lzma_squashfs(r, d / "fs.sqfs", magic=b"shsq"),
         ("squashfs",),
     ),
+    "squashfs-3.0-be-vendor-lzma": ((), _squashfs3, ("squashfs",)),
     "ext": (("mkfs.ext4", "debugfs"), lambda r, d: images.ext4(r, d / "fs.ext4"), ("ext",)),
     "cramfs": (
         ("mkfs.cramfs", "fsck.cramfs"),

@@ -135,13 +135,15 @@ def test_lzo_is_left_to_unsquashfs_with_a_clear_message(tmp_path: Path, rootfs: 
         SquashfsReader(image)
 
 
-def test_squashfs_3_is_named_not_misread(tmp_path: Path) -> None:
-    header = bytearray(96)
+def test_a_broken_squashfs_3_superblock_is_named_not_misread(tmp_path: Path) -> None:
+    header = bytearray(128)
     header[0:4] = b"sqsh"
-    header[28:32] = bytes([0, 3, 0, 1])  # big-endian 3.1
+    header[28:32] = bytes([0, 3, 0, 1])  # big-endian 3.1, every other field zero
     image = tmp_path / "old.sqfs"
     image.write_bytes(bytes(header) + bytes(4000))
-    with pytest.raises(FormatError, match=r"SquashFS 3\.1 \(big-endian"):
+    with pytest.raises(
+        FormatError, match=r"SquashFS 3\.1 \(big-endian, magic 'sqsh'\): block size 0 is not"
+    ):
         SquashfsReader(image)
 
 

@@ -145,18 +145,28 @@ def _run_tool(args: list[str], out: Path, context: Context) -> str:
 
 def _validate_squashfs(data: bytes | mmap.mmap, at: int) -> Hit | None:
     try:
-        block = squashfs.parse_superblock(bytes(data[at : at + squashfs.SUPERBLOCK_SIZE]))
+        block = squashfs.parse_superblock(bytes(data[at : at + squashfs.HEADER_WINDOW]))
     except FormatError:
         return None
     return Hit("squashfs", at, block.bytes_used)
 
 
+def _stock_reads(head: bytes) -> bool:
+    """Could stock unsquashfs read this? 4.0 only as little-endian 'hsqs'; 3.x under its
+    standard magic in either byte order (gzip only, but only trying tells)."""
+    try:
+        magic, _, major, _ = squashfs.probe_version(head)
+    except FormatError:
+        return False
+    return magic == b"hsqs" or (major == 3 and magic == b"sqsh")
+
+
 def _open_squashfs(source: Path, hit: Hit, out: Path, context: Context) -> str:
     with source.open("rb") as handle:
         handle.seek(hit.offset)
-        magic = handle.read(4)
+        head = handle.read(squashfs.HEADER_WINDOW)
     stock = shutil.which("unsquashfs")
-    if stock and magic == b"hsqs":
+    if stock and _stock_reads(head):
         args = [stock, "-no-xattrs", "-no-progress", "-f", "-d", str(out)]
         args += ["-o", str(hit.offset), str(source)]
         try:
@@ -642,7 +652,8 @@ def _open_ubi(source: Path, hit: Hit, out: Path, context: Context) -> str:
 
 HANDLERS: tuple[Handler, ...] = (
     Handler("squashfs", Kind.FILESYSTEM, squashfs.MAGICS, _validate_squashfs, _open_squashfs,
-            note="unsquashfs, then the built-in reader for vendor LZMA and renamed magics"),
+            note="4.0, 3.1 and 3.0: unsquashfs, then the built-in reader for vendor LZMA, "
+            "3.x LZMA and renamed magics"),
     Handler("uimage", Kind.WRAPPER, (b"\x27\x05\x19\x56",), _validate_uimage, _open_uimage,
             note="legacy U-Boot image; header CRC checked"),
     Handler("trx", Kind.WRAPPER, (b"HDR0",), _validate_trx, _open_trx,

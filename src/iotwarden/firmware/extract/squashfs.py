@@ -1,11 +1,12 @@
-"""A pure-Python SquashFS 4.0 reader for the images stock ``unsquashfs`` rejects.
+"""A pure-Python SquashFS reader (4.0 here, 3.0/3.1 in :mod:`.squashfs3`) for the images
+stock ``unsquashfs`` rejects.
 
 Vendors patched LZMA into SquashFS long before mainline did, and their kernels read streams
 squashfs-tools never wrote: raw LZMA behind only the 5-byte properties header (no 8-byte
 size), LZMA with no header at all (fixed properties), and renamed magics ('shsq', 'qshs',
 'sqlz', 'hsqt', 'tqsh'). This reader accepts them all, plus the standard gzip, xz, lzma
-(lzma-alone header), lz4 and zstd blocks, little- and big-endian. SquashFS 3.x and LZO blocks
-are left to ``unsquashfs``/unblob (a clear :class:`FormatError` says so).
+(lzma-alone header), lz4 and zstd blocks, little- and big-endian. LZO blocks and SquashFS
+1.x/2.x are left to ``unsquashfs``/unblob (a clear :class:`FormatError` says so).
 
 Layout facts (superblock, metadata blocks, inode and directory formats) follow the
 SquashFS 4.0 on-disk format as documented by the kernel and squashfs-tools.
@@ -23,7 +24,7 @@ import struct
 import subprocess
 import sys
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,15 @@ from iotwarden.firmware.extract.sandbox import Budget, SafeTree
 MAGICS = (b"hsqs", b"sqsh", b"shsq", b"qshs", b"sqlz", b"zlqs", b"hsqt", b"tqsh")
 COMPRESSORS = {1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
 SUPERBLOCK_SIZE = 96
+#: Bytes that hold any superblock this reader knows (3.x superblocks are 119 bytes long).
+HEADER_WINDOW = 128
 METADATA_SIZE = 8192
 INVALID = 0xFFFFFFFF
 UNCOMPRESSED_BLOCK = 1 << 24
 MAX_DEPTH = 256  # directory nesting; a cycle in a hostile image must not recurse forever
+MAX_FAILURES_PER_DIRECTORY = 64  # real images have none; garbage listings have millions
 
-_KINDS = {
+INODE_KINDS = {
     1: "dir", 2: "file", 3: "symlink", 4: "block device", 5: "character device", 6: "fifo",
     7: "socket", 8: "dir", 9: "file", 10: "symlink", 11: "block device",
     12: "character device", 13: "fifo", 14: "socket",
@@ -49,7 +53,8 @@ _KINDS = {
 
 @dataclass(frozen=True)
 class Superblock:
-    """The fields of a SquashFS 4.0 superblock this reader uses."""
+    """The fields of a SquashFS superblock this reader uses (4.0, or 3.x with the fields
+    only 3.x has: the marker byte flag and the raw uid/gid tables)."""
 
     magic: bytes
     endian: str  # struct prefix, '<' or '>'
@@ -64,15 +69,29 @@ class Superblock:
     inode_table: int
     directory_table: int
     fragment_table: int
+    #: 3.x only: every metadata block header is followed by a marker byte (-check_data).
+    check_data: bool = False
+    uid_table: int = 0
+    uid_count: int = 0
+    guid_table: int = 0
+    guid_count: int = 0
 
     @property
     def compressor_name(self) -> str:
         return COMPRESSORS.get(self.compressor, f"unknown compressor {self.compressor}")
 
+    @property
+    def label(self) -> str:
+        """'SquashFS 3.1 (big-endian, magic 'sqsh')', for messages."""
+        order = "big" if self.endian == ">" else "little"
+        major, minor = self.version
+        return f"SquashFS {major}.{minor} ({order}-endian, magic {self.magic.decode('latin-1')!r})"
 
-def parse_superblock(data: bytes) -> Superblock:
-    """The superblock at the start of ``data``; FormatError when it is not SquashFS 4.0."""
-    if len(data) < SUPERBLOCK_SIZE:
+
+def probe_version(data: bytes) -> tuple[bytes, str, int, int]:
+    """(magic, struct endian prefix, major, minor) of the superblock at the start of
+    ``data``; the version field sits at byte 28 in every SquashFS version."""
+    if len(data) < 32:
         raise FormatError("SquashFS superblock truncated")
     magic = bytes(data[:4])
     if magic not in MAGICS:
@@ -80,15 +99,26 @@ def parse_superblock(data: bytes) -> Superblock:
     for endian in "<>":
         major, minor = struct.unpack_from(endian + "HH", data, 28)
         if major in (1, 2, 3, 4) and minor < 16:
-            break
-    else:
-        raise FormatError(f"SquashFS with magic {magic!r} has no readable version")
+            return magic, endian, major, minor
+    raise FormatError(f"SquashFS with magic {magic!r} has no readable version")
+
+
+def parse_superblock(data: bytes) -> Superblock:
+    """The superblock at the start of ``data`` (give :data:`HEADER_WINDOW` bytes); FormatError
+    when it is not SquashFS 4.0, 3.1 or 3.0."""
+    magic, endian, major, minor = probe_version(data)
+    if major == 3:
+        from iotwarden.firmware.extract import squashfs3
+
+        return squashfs3.parse_superblock(data, magic, endian, minor)
     if major != 4:
         raise FormatError(
             f"SquashFS {major}.{minor} ({'big' if endian == '>' else 'little'}-endian, magic "
             f"{magic.decode('latin-1')!r}) is not read by the built-in reader; unblob with "
             "sasquatch handles it"
         )
+    if len(data) < SUPERBLOCK_SIZE:
+        raise FormatError("SquashFS superblock truncated")
     fields = struct.unpack_from(endian + "4xIIIIHHHHHHQQQQQQQQ", data, 0)
     (inodes, _time, block_size, fragments, compressor, block_log, flags, _ids, _major, _minor,
      root, used, _id_table, _xattr, inode_table, directory_table, fragment_table,
@@ -211,7 +241,7 @@ def zstd_cli(data: bytes, limit: int) -> bytes:
     return done.stdout[:limit]
 
 
-class _Decompressor:
+class BlockDecompressor:
     """Decompresses blocks of one image; for LZMA it finds out which vendor variant the
     image uses from the first block and sticks to it."""
 
@@ -273,9 +303,11 @@ class Inode:
     directory_offset: int = 0
     target: bytes = b""
     block_sizes_at: tuple[int, int] = (0, 0)  # metadata position of the block size list
+    uid: int | None = None  # owner, where the reader resolves it (3.x)
+    gid: int | None = None
 
 
-class _Cursor:
+class MetadataCursor:
     """Sequential reads through a metadata table starting at (block, offset)."""
 
     def __init__(self, reader: SquashfsReader, table: int, block: int, offset: int) -> None:
@@ -302,7 +334,10 @@ class _Cursor:
 
 class SquashfsReader:
     """Reads one SquashFS 4.0 image at ``offset`` of ``path`` through mmap (bounded memory
-    whatever the image size)."""
+    whatever the image size). :func:`open_reader` picks this or the 3.x reader."""
+
+    #: The major versions whose inode and directory formats this class decodes.
+    MAJOR = 4
 
     def __init__(self, path: Path, offset: int = 0) -> None:
         self.path = path
@@ -312,13 +347,22 @@ class SquashfsReader:
                 self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             except ValueError as e:  # empty file
                 raise FormatError(f"{path} is empty") from e
-        self.sb = parse_superblock(self._map[offset : offset + SUPERBLOCK_SIZE])
-        self.decompress = _Decompressor(self.sb.compressor)
+        try:
+            self.sb = parse_superblock(self._map[offset : offset + HEADER_WINDOW])
+            if self.sb.version[0] != self.MAJOR:
+                raise FormatError(f"{self.sb.label} needs open_reader(), not this reader")
+            self.decompress = self._decompressor()
+        except FormatError:
+            self._map.close()
+            raise
         self._cache: OrderedDict[int, tuple[bytes, int]] = OrderedDict()
         self._fragments: OrderedDict[int, bytes] = OrderedDict()
         available = len(self._map) - offset
         self.truncated = available < self.sb.bytes_used
         self.available = available
+
+    def _decompressor(self) -> BlockDecompressor:
+        return BlockDecompressor(self.sb.compressor)
 
     def close(self) -> None:
         self._map.close()
@@ -347,18 +391,19 @@ class SquashfsReader:
         size = header & 0x7FFF
         if size == 0 or size > METADATA_SIZE + 512:
             raise FormatError(f"metadata block at {position} has impossible size {size}")
-        raw = self._bytes(position + 2, size)
+        skip = 3 if self.sb.check_data else 2  # 3.x -check_data: a marker byte after the size
+        raw = self._bytes(position + skip, size)
         data = raw if header & 0x8000 else self.decompress(raw, METADATA_SIZE, None)
-        entry = (data, size + 2)
+        entry = (data, size + skip)
         self._cache[position] = entry
         if len(self._cache) > 256:
             self._cache.popitem(last=False)
         return entry
 
     def inode(self, reference: int) -> Inode:
-        cursor = _Cursor(self, self.sb.inode_table, reference >> 16, reference & 0xFFFF)
+        cursor = MetadataCursor(self, self.sb.inode_table, reference >> 16, reference & 0xFFFF)
         kind_id, mode, _uid, _gid, _mtime, _number = cursor.unpack("HHHHII")
-        kind = _KINDS.get(kind_id)
+        kind = INODE_KINDS.get(kind_id)
         if kind is None:
             raise FormatError(f"inode type {kind_id} is unknown")
         if kind_id == 1:
@@ -388,7 +433,7 @@ class SquashfsReader:
     def entries(self, directory: Inode) -> Iterator[tuple[str, int]]:
         """(name, inode reference) of each entry of a directory inode."""
         remaining = directory.size - 3  # the stored size counts '.' and '..'
-        cursor = _Cursor(
+        cursor = MetadataCursor(
             self, self.sb.directory_table, directory.directory_block, directory.directory_offset
         )
         while remaining >= 12:
@@ -407,7 +452,7 @@ class SquashfsReader:
         size, block_size = inode.size, self.sb.block_size
         full_blocks = size // block_size
         blocks = full_blocks if inode.fragment != INVALID else -(-size // block_size)
-        cursor = _Cursor(self, self.sb.inode_table, *inode.block_sizes_at)
+        cursor = MetadataCursor(self, self.sb.inode_table, *inode.block_sizes_at)
         position, produced, consumed = inode.blocks_start, 0, 0
         for index in range(blocks):
             (entry,) = cursor.unpack("I")
@@ -447,7 +492,7 @@ class SquashfsReader:
         (table_block,) = struct.unpack(
             self.sb.endian + "Q", self._bytes(self.sb.fragment_table + 8 * (index // 512), 8)
         )
-        cursor = _Cursor(self, table_block, 0, (index % 512) * 16)
+        cursor = MetadataCursor(self, table_block, 0, (index % 512) * 16)
         start, stored, _unused = cursor.unpack("QII")
         size = stored & ~UNCOMPRESSED_BLOCK & 0xFFFFFFFF
         raw = self._bytes(start, size)
@@ -464,30 +509,53 @@ class SquashfsReader:
         written = 0
         if self.inode(self.sb.root_inode).kind != "dir":
             raise FormatError("SquashFS root inode is not a directory")
-        stack: list[tuple[str, int, int]] = [("", self.sb.root_inode, 0)]
+        # Breadth first: when a hostile listing reaches a directory that is also listed
+        # honestly, the shallower (honest) path is usually met first and kept.
+        queue: deque[tuple[str, int, int]] = deque([("", self.sb.root_inode, 0)])
         seen: set[int] = set()
-        while stack:
-            path, directory, depth = stack.pop()
+        while queue:
+            path, directory, depth = queue.popleft()
             if directory in seen or depth > MAX_DEPTH:
                 tree.problems.append(f"SquashFS directory /{path} loops or nests too deep")
                 continue
             seen.add(directory)
-            try:
-                listing = list(self.entries(self.inode(directory)))
-            except FormatError as e:
-                tree.problems.append(f"SquashFS directory /{path}: {e}")
-                continue
-            for name, reference in listing:
-                if "/" in name or name in ("", ".", ".."):
+            written += self._extract_directory(tree, budget, path, directory, depth, queue)
+        return written
+
+    def _extract_directory(
+        self,
+        tree: SafeTree,
+        budget: Budget,
+        path: str,
+        directory: int,
+        depth: int,
+        queue: deque[tuple[str, int, int]],
+    ) -> int:
+        """The entries of one directory, read as they are written: what precedes a corrupt
+        part of the listing is kept, and a listing of garbage stops after a few failures
+        instead of filling the problem list."""
+        written = failures = 0
+        try:
+            for name, reference in self.entries(self.inode(directory)):
+                if failures >= MAX_FAILURES_PER_DIRECTORY:
+                    tree.problems.append(
+                        f"SquashFS directory /{path}: {failures} bad entries, rest skipped"
+                    )
+                    break
+                if "/" in name or "\0" in name or name in ("", ".", ".."):
                     tree.problems.append(f"SquashFS entry {name!r} in /{path} rejected")
+                    failures += 1
                     continue
                 member = f"{path}/{name}" if path else name
                 try:
-                    written += self._extract_one(tree, budget, member, reference, depth, stack)
+                    written += self._extract_one(tree, budget, member, reference, depth, queue)
                 except LimitExceeded:
                     raise
                 except (FormatError, OSError) as e:
                     tree.problems.append(f"SquashFS /{member}: {e}")
+                    failures += 1
+        except FormatError as e:
+            tree.problems.append(f"SquashFS directory /{path}: {e}")
         return written
 
     def _extract_one(
@@ -497,12 +565,12 @@ class SquashfsReader:
         member: str,
         reference: int,
         depth: int,
-        stack: list[tuple[str, int, int]],
+        queue: deque[tuple[str, int, int]],
     ) -> int:
         inode = self.inode(reference)
         if inode.kind == "dir":
             tree.directory(member, inode.mode)
-            stack.append((member, reference, depth + 1))
+            queue.append((member, reference, depth + 1))
         elif inode.kind == "file":
             tree.file(member, self.file_chunks(inode, budget), inode.mode)
         elif inode.kind == "symlink":
@@ -514,12 +582,12 @@ class SquashfsReader:
 
 
 def find_superblocks(data: bytes | mmap.mmap, start: int = 0) -> Iterator[int]:
-    """Offsets of plausible SquashFS 4.0 superblocks (any known magic) in ``data``."""
+    """Offsets of plausible SquashFS 4.0 and 3.x superblocks (any known magic) in ``data``."""
     for magic in MAGICS:
         at = data.find(magic, start)
         while at != -1:
             try:
-                parse_superblock(data[at : at + SUPERBLOCK_SIZE])
+                parse_superblock(bytes(data[at : at + HEADER_WINDOW]))
             except FormatError:
                 pass
             else:
@@ -527,12 +595,26 @@ def find_superblocks(data: bytes | mmap.mmap, start: int = 0) -> Iterator[int]:
             at = data.find(magic, at + 1)
 
 
+def open_reader(path: Path, offset: int = 0) -> SquashfsReader:
+    """The reader for the SquashFS version at ``offset`` of ``path`` (4.0, 3.1 or 3.0)."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        head = handle.read(HEADER_WINDOW)
+    _, _, major, _ = probe_version(head)
+    if major == 3:
+        from iotwarden.firmware.extract import squashfs3
+
+        return squashfs3.Squashfs3Reader(path, offset)
+    return SquashfsReader(path, offset)
+
+
 def extract_squashfs(
     image: Path, out: Path, *, offset: int = 0, budget: Budget, problems: list[str]
 ) -> tuple[int, str]:
     """Extracts with the built-in reader; returns (entries written, LZMA variant or the
-    compressor name). Truncated images give what could be read plus a problem."""
-    with SquashfsReader(image, offset) as reader:
+    compressor name, behind 'SquashFS 3.x, ' for 3.x images). Truncated images give what
+    could be read plus a problem."""
+    with open_reader(image, offset) as reader:
         if reader.truncated:
             problems.append(
                 f"SquashFS in {image.name} at {offset} is truncated: {reader.available} of "
@@ -540,7 +622,9 @@ def extract_squashfs(
             )
         tree = SafeTree(out, budget, problems)
         written = reader.extract(tree, budget)
-        return written, reader.decompress.variant or reader.sb.compressor_name
+        used = reader.decompress.variant or reader.sb.compressor_name
+        major, minor = reader.sb.version
+        return written, used if major == 4 else f"SquashFS {major}.{minor}, {used}"
 
 
 def main(argv: list[str] | None = None) -> int:
