@@ -540,6 +540,9 @@ SQUASHFS3_WRITER_COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "lzma-raw": lambda data: lzma.compress(
         data, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 20}]
     ),  # no header at all: the LZMA SDK defaults lc=3, lp=0, pb=2 are implied
+    "zlib+lzma": lambda data: (
+        zlib.compress(data, 9) if zlib.crc32(data) % 2 else _alone_lzma(data)
+    ),  # blocks of both kinds in one image, which sqlzma's reader accepts
 }
 
 _INVALID_FRAGMENT = 0xFFFFFFFF

@@ -4,7 +4,9 @@ and hostile images."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ from iotwarden.firmware.extract.squashfs import (
     parse_superblock,
 )
 from iotwarden.firmware.extract.squashfs3 import DIR_ENTRY, Squashfs3Reader, unpack_bits
+from iotwarden.firmware.extract.unblob import find_unblob
 from tests.firmware import images
 from tests.firmware.extract.test_squashfs import read_tree, run_reader
 
@@ -62,6 +65,16 @@ def modes(root: Path) -> dict[str, int]:
         for path in sorted(root.rglob("*"))
         if not path.is_symlink()
     }
+
+
+def metadata_blocks(data: bytes, endian: str, start: int, end: int) -> int:
+    """How many metadata blocks (16-bit size header, then the block) lie in [start, end)."""
+    count = 0
+    while start < end:
+        (header,) = struct.unpack_from(endian + "H", data, start)
+        start += 2 + (header & 0x7FFF)
+        count += 1
+    return count
 
 
 def test_bit_fields_pack_from_opposite_ends_in_each_byte_order() -> None:
@@ -141,6 +154,37 @@ def test_reader_extracts_every_variant_to_the_same_tree(
     assert read_tree(tmp_path / "out") == read_tree(rootfs3)
     assert modes(tmp_path / "out") == modes(rootfs3)
     assert written == len(list(rootfs3.rglob("*")))
+
+
+def test_zlib_and_lzma_blocks_mixed_in_one_image(tmp_path: Path, rootfs3: Path) -> None:
+    image = image3(rootfs3, tmp_path / "fs.sq3", compression="zlib+lzma")
+    _, used, problems = run_reader(image, tmp_path / "out")
+    assert (used, problems) == ("SquashFS 3.1, lzma-alone", [])
+    assert read_tree(tmp_path / "out") == read_tree(rootfs3)
+
+
+@pytest.mark.parametrize("big_endian", [False, True], ids=["le", "be"])
+def test_tables_spanning_many_metadata_blocks(
+    tmp_path: Path, rootfs3: Path, big_endian: bool
+) -> None:
+    """700 files in one directory: the inode table and the listing cross 8 KiB metadata
+    blocks, the listing needs several headers; stock unsquashfs and the reader agree."""
+    stock = images.require_tool("unsquashfs")
+    for index in range(700):
+        (rootfs3 / "www" / f"page-{index:04d}-of-a-long-name.html").write_bytes(b"p%d" % index)
+    image = image3(rootfs3, tmp_path / "fs.sq3", big_endian=big_endian)
+    block = parse_superblock(image.read_bytes()[:128])
+    data = image.read_bytes()
+    assert metadata_blocks(data, block.endian, block.inode_table, block.directory_table) >= 3
+    (fragment_entries,) = struct.unpack_from(block.endian + "Q", data, block.fragment_table)
+    assert metadata_blocks(data, block.endian, block.directory_table, fragment_entries) >= 2
+
+    stock_out = tmp_path / "stock"
+    subprocess.run([stock, "-d", str(stock_out), str(image)], check=True, capture_output=True)
+    run_reader(image, tmp_path / "out")
+
+    assert len(list((tmp_path / "out/www").iterdir())) == 701
+    assert read_tree(tmp_path / "out") == read_tree(tmp_path / "stock") == read_tree(rootfs3)
 
 
 def test_owners_come_from_the_uid_and_gid_tables(tmp_path: Path, rootfs3: Path) -> None:
@@ -336,3 +380,26 @@ def test_failed_stock_run_leaves_no_partial_output(tmp_path: Path, rootfs3: Path
     image = image3(rootfs3, tmp_path / "fs.sq3", compression="lzma", big_endian=True)
     assert main(["-d", str(tmp_path / "out"), str(image)]) == 0
     assert read_tree(tmp_path / "out") == read_tree(rootfs3)
+
+
+def test_unblob_opens_3x_lzma_through_the_sasquatch_stand_in(
+    tmp_path: Path, rootfs3: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """unblob's squashfs_v3 handler calls 'sasquatch', which is our reader here."""
+    if find_unblob() is None:
+        reason = "unblob is not installed (./dev test installs it in .tools/unblob)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    monkeypatch.setenv("IOTWARDEN_USE_UNBLOB", "1")
+    squash = images.squashfs3_from_tree(
+        images.tree_from_directory(rootfs3), compression="lzma-vendor", big_endian=True
+    )
+    image = _write(tmp_path / "flash.bin", images.raw_flash_dump(images.fake_kernel(), squash))
+
+    result = extract(image, tmp_path / "work")
+
+    assert "unblob" in result.extractors
+    assert any(step.format == "squashfs_v3" and step.error is None for step in result.steps)
+    assert (result.rootfs[0] / "etc/passwd").read_text() == images.PASSWD
+    assert (result.rootfs[0] / "big.bin").read_bytes() == (rootfs3 / "big.bin").read_bytes()

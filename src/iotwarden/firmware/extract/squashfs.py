@@ -336,7 +336,7 @@ class SquashfsReader:
     """Reads one SquashFS 4.0 image at ``offset`` of ``path`` through mmap (bounded memory
     whatever the image size). :func:`open_reader` picks this or the 3.x reader."""
 
-    #: The major versions whose inode and directory formats this class decodes.
+    #: The major version whose inode and directory formats this class decodes.
     MAJOR = 4
 
     def __init__(self, path: Path, offset: int = 0) -> None:
