@@ -68,3 +68,15 @@ def test_rematch_agrees_with_exposure_on_real_advisories(
     for advisory_id in ids:
         if advisory_id not in covered:
             assert not exposure(world, advisory_id).builds, advisory_id
+
+
+def test_a_long_alias_chain_does_not_exhaust_the_stack() -> None:
+    """Records that each name the previous one's alias form one vulnerability, however long
+    the chain (hostile feeds can make one)."""
+    from iotwarden.exposure.rematch import _Names
+
+    names = _Names()
+    for i in range(5000):
+        names.union([f"ALIAS-{i + 1}", f"ALIAS-{i}"])
+    root = names.find("ALIAS-0")
+    assert all(names.find(f"ALIAS-{i}") == root for i in range(5001))

@@ -63,11 +63,14 @@ class _Names:
         self.parent: dict[str, str] = {}
 
     def find(self, name: str) -> str:
-        parent = self.parent.setdefault(name, name)
-        if parent == name:
-            return name
-        root = self.find(parent)
-        self.parent[name] = root
+        # Iterative, with path compression: a hostile alias chain must not hit the recursion
+        # limit.
+        parent = self.parent
+        root = parent.setdefault(name, name)
+        while parent[root] != root:
+            root = parent[root]
+        while name != root:
+            parent[name], name = root, parent[name]
         return root
 
     def union(self, names: Iterable[str]) -> None:
