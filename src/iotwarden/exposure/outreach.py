@@ -9,12 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from iotwarden.core.identifiers import normalise_name
-from iotwarden.exposure.matcher import exposed_devices, exposure
+from iotwarden.exposure.matcher import exposure
 from iotwarden.fleet.interface import FleetError
 from iotwarden.store import schema as t
+from iotwarden.store.bulk import CHUNK
 from iotwarden.store.db import Store
 
 
@@ -62,17 +63,33 @@ def _recipients(store: Store, query: str) -> tuple[str, dict[tuple[str, str], tu
     """(canonical id, {(audience, normalised name): (name, exposed devices)})."""
     result = exposure(store, query)
     found: dict[tuple[str, str], tuple[str, int]] = {}
-    for device in exposed_devices(store, result):
-        if device.owner:
-            key = ("owner", normalise_name(device.owner) or device.owner)
-            name, count = found.get(key, (device.owner, 0))
-            found[key] = (name, count + 1)
+    for owner, devices in _owner_counts(store, [b.build_id for b in result.builds]):
+        key = ("owner", normalise_name(owner) or owner)
+        name, count = found.get(key, (owner, 0))
+        found[key] = (name, count + devices)
     for build in result.builds:
         vendor = build.product.vendor
         key = ("vendor", normalise_name(vendor) or vendor)
         name, count = found.get(key, (vendor, 0))
         found[key] = (name, count + build.devices)
     return result.vulnerability_ids[0] if result.vulnerability_ids else query, found
+
+
+def _owner_counts(store: Store, build_ids: list[int]) -> list[tuple[str, int]]:
+    """(owner, exposed devices) over the builds: counted by the database, never device by
+    device (a kernel advisory exposes hundreds of thousands)."""
+    d, o = t.devices, t.owners
+    out: list[tuple[str, int]] = []
+    with store.engine.connect() as conn:
+        for start in range(0, len(build_ids), CHUNK):
+            rows = conn.execute(
+                select(o.c.organisation, func.count())
+                .join(d, d.c.owner_id == o.c.id)
+                .where(d.c.build_id.in_(build_ids[start : start + CHUNK]))
+                .group_by(o.c.organisation)
+            )
+            out += [(organisation, int(count)) for organisation, count in rows]
+    return out
 
 
 def _canonical(store: Store, query: str) -> str:
