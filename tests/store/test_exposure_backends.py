@@ -10,7 +10,7 @@ from pathlib import Path
 
 from iotwarden.cli.demo import samples_dir
 from iotwarden.exposure.index import ResidentFleet
-from iotwarden.exposure.matcher import ExposureStatus, exposure
+from iotwarden.exposure.matcher import ExposureStatus, exposed_devices, exposure
 from iotwarden.exposure.priority import prioritise
 from iotwarden.exposure.rematch import rematch
 from iotwarden.exposure.situation import situation
@@ -29,6 +29,12 @@ def test_exposure_rematch_and_situation_on_each_backend(store: Store, tmp_path: 
     single = exposure(store, "CVE-2014-0160")
     affected = {b.build_id for b in single.builds if b.status is ExposureStatus.AFFECTED}
     assert affected and single.devices > 0
+
+    # The first devices (internet-facing, then most critical, then by id) are the same whether
+    # the database picks them (with a limit) or the whole list is sorted.
+    everything = exposed_devices(store, single)
+    assert len(everything) == single.devices
+    assert exposed_devices(store, single, limit=25) == everything[:25]
 
     batch = rematch(store).exposures["CVE-2014-0160"]
     assert batch.affected == affected

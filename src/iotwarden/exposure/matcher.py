@@ -555,9 +555,19 @@ def exposed_devices(
     by_id = {b.build_id: b for b in result.builds}
     d, o, p = t.devices, t.owners, t.products
     out: list[ExposedDevice] = []
+    level = func.coalesce(d.c.criticality, p.c.criticality)
+    rank = case(
+        *((level == c.value, i) for i, c in enumerate(reversed(list(Criticality)))),
+        else_=len(Criticality),
+    )
     with store.engine.connect() as conn:
+        # The same order as the sort below (C collation: code points, as Python compares), so
+        # that with a limit each chunk sends only its first devices.
+        device_order = (
+            d.c.device_id.collate("C") if conn.dialect.name == "postgresql" else d.c.device_id
+        )
         for start in range(0, len(ids), CHUNK):
-            rows = conn.execute(
+            query = (
                 select(
                     d.c.device_id,
                     d.c.build_id,
@@ -575,7 +585,9 @@ def exposed_devices(
                 .outerjoin(o, o.c.id == d.c.owner_id)
                 .where(d.c.build_id.in_(ids[start : start + CHUNK]))
             )
-            for row in rows:
+            if limit is not None:
+                query = query.order_by(d.c.internet_exposed.desc(), rank, device_order).limit(limit)
+            for row in conn.execute(query):
                 build = by_id[row.build_id]
                 criticality = row.criticality or row.product_criticality
                 out.append(
