@@ -277,20 +277,23 @@ def _zip_member(
 CPIO_MAGICS = (b"070701", b"070702", b"070707")
 
 
+_DIGITS = {16: frozenset(b"0123456789abcdefABCDEF"), 8: frozenset(b"01234567")}
+
+
+def _cpio_number(field: bytes, base: int) -> int:
+    """A cpio header number: digits only. int() alone would also take a sign, spaces and
+    underscores, and a negative size or name length sends the reader backwards (a loop)."""
+    if not field or not _DIGITS[base].issuperset(field):
+        raise FormatError(f"bad number {field!r} in a cpio header")
+    return int(field, base)
+
+
 def _validate_cpio(data: bytes | mmap.mmap, at: int) -> Hit | None:
     head = bytes(data[at : at + 110])
     if head[:6] in (b"070701", b"070702") and len(head) >= 110:
-        try:
-            int(head[6:110], 16)
-        except ValueError:
-            return None
-        return Hit("cpio", at, None)
+        return Hit("cpio", at, None) if _DIGITS[16].issuperset(head[6:110]) else None
     if head[:6] == b"070707" and len(head) >= 76:
-        try:
-            int(head[6:76], 8)
-        except ValueError:
-            return None
-        return Hit("cpio", at, None)
+        return Hit("cpio", at, None) if _DIGITS[8].issuperset(head[6:76]) else None
     return None
 
 
@@ -314,15 +317,17 @@ def _cpio_entry(handle: IO[bytes], tree: SafeTree, inodes: dict[tuple[int, int],
         header = handle.read(104)
         if len(header) < 104:
             raise FormatError("truncated header")
-        fields = [int(header[i : i + 8], 16) for i in range(0, 104, 8)]
+        fields = [_cpio_number(header[i : i + 8], 16) for i in range(0, 104, 8)]
         inode, mode, nlink, size, name_size = fields[0], fields[1], fields[4], fields[6], fields[11]
         align = 4
     elif magic == b"070707":
         header = handle.read(70)
         if len(header) < 70:
             raise FormatError("truncated header")
-        inode, mode, nlink = int(header[6:12], 8), int(header[12:18], 8), int(header[30:36], 8)
-        name_size, size = int(header[53:59], 8), int(header[59:70], 8)
+        inode, mode, nlink, name_size, size = (
+            _cpio_number(header[start:end], 8)
+            for start, end in ((6, 12), (12, 18), (30, 36), (53, 59), (59, 70))
+        )
         align = 1
     elif not magic.strip(b"\0"):
         return False  # padding after the trailer
