@@ -285,10 +285,13 @@ def render_analysis(analysis: FirmwareAnalysis) -> None:
     console.rule(f"[bold]Firmware analysis: {a.image.name}[/]")
     roots = ", ".join(r.prefix or "/" for r in a.rootfs)
     extractors = ", ".join(dict.fromkeys(str(s.get("extractor", "")) for s in a.extraction.steps))
+    how = (
+        " (a folder, used as it is)"
+        if a.image.kind == "directory"
+        else (f" (extracted by {extractors})" if extractors else "")
+    )
     console.print(
-        f"Root file system{'s' if len(a.rootfs) > 1 else ''}: {roots}"
-        + (f" (extracted by {extractors})" if extractors else ""),
-        highlight=False,
+        f"Root file system{'s' if len(a.rootfs) > 1 else ''}: {roots}{how}", highlight=False
     )
     console.print(
         f"Files: {f.total} ({f.unique} distinct): [green]{f.analysed} analysed[/], "

@@ -313,9 +313,12 @@ def _match(
     return tuple(found), candidates
 
 
-def _title(store: Store, preferred: str, ids: Sequence[str]) -> str | None:
-    """A title for the vulnerability: the preferred record's own first, then any source's,
-    then the first line of a description."""
+def _title(
+    store: Store, preferred: str, ids: Sequence[str], matched: Sequence[str] = ()
+) -> str | None:
+    """A title for the vulnerability: the preferred record's own title, else the first sentence
+    of its description, else the title of a record that matched this build. A record about
+    another product (a vendor's CSAF advisory on the same CVE) never names this finding."""
     a = t.advisories
     with store.engine.connect() as conn:
         rows = sorted(
@@ -324,15 +327,26 @@ def _title(store: Store, preferred: str, ids: Sequence[str]) -> str | None:
                     a.c.advisory_id.in_(list(ids))
                 )
             ),
-            key=lambda r: (r.advisory_id != preferred, r.source, r.advisory_id),
+            key=lambda r: (r.source, r.advisory_id),
         )
-    for row in rows:
+    own = [r for r in rows if r.advisory_id == preferred]
+    for row in own:
         if row.title:
             return str(row.title)
-    for row in rows:
+    for row in own:
         if row.description:
-            return str(row.description).strip().split("\n", 1)[0][:200]
+            return _first_sentence(str(row.description))
+    for row in rows:
+        if row.title and f"{row.source}:{row.advisory_id}" in matched:
+            return str(row.title)
     return None
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    line = text.strip().split("\n", 1)[0]
+    end = line.find(". ")
+    sentence = line[: end + 1] if 0 < end < limit else line
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def _known(store: Store, result: Exposure, exposed: BuildExposure) -> KnownVulnerability:
@@ -350,7 +364,7 @@ def _known(store: Store, result: Exposure, exposed: BuildExposure) -> KnownVulne
     return KnownVulnerability(
         id=preferred,
         ids=tuple(ids),
-        title=_title(store, preferred, ids),
+        title=_title(store, preferred, ids, [r.source for r in exposed.reasons]),
         status=exposed.status,
         reasons=tuple(exposed.reasons),
         cvss=best.base_score if best else None,
