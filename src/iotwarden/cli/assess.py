@@ -284,6 +284,21 @@ def _write(
     return written
 
 
+def verdicts_table(result: Assessment, *, titles: bool = False) -> Table:
+    """One row per framework: its verdict and the counts it rests on (by id, or by title)."""
+    verdicts = Table(title="Verdicts", title_justify="left")
+    for col in ("framework", "verdict", "binding requirements"):
+        verdicts.add_column(col)
+    for f in result.frameworks:
+        verdicts.add_row(
+            escape(f.title if titles else f.framework)
+            + ("" if f.verified else " [dim](unverified)[/]"),
+            f"[{_VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]",
+            escape(f.summary),
+        )
+    return verdicts
+
+
 def render_assessment(out: Console, result: Assessment) -> None:
     """The matrix, the verdicts and the top priorities, for people."""
     data = conformity.matrix(result)
@@ -331,16 +346,7 @@ def render_assessment(out: Console, result: Assessment) -> None:
         out.print(table)
     legend = ", ".join(f"{m} {r}" for r, m in data["legend"].items())
     out.print(f"Legend: {legend}", highlight=False)
-    verdicts = Table(title="Verdicts", title_justify="left")
-    for col in ("framework", "verdict", "binding requirements"):
-        verdicts.add_column(col)
-    for f in result.frameworks:
-        verdicts.add_row(
-            escape(f.framework) + ("" if f.verified else " [dim](unverified)[/]"),
-            f"[{_VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]",
-            escape(f.summary),
-        )
-    out.print(verdicts)
+    out.print(verdicts_table(result))
     if result.priorities:
         top = Table(
             title="Fix first (capabilities holding requirements back)", title_justify="left"

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from iotwarden.baseline import BaselineError, Catalogs, load_catalogs, oscal
 from iotwarden.baseline import label as label_mod
@@ -25,7 +24,6 @@ from iotwarden.baseline.assess import (
     KNOWN_VULN_FINDING,
     Assessment,
     FirmwareEvidence,
-    Verdict,
     assess,
 )
 from iotwarden.baseline.declarations import load_declarations
@@ -49,6 +47,7 @@ from iotwarden.store.db import Store
 
 from . import render
 from .alerts import summarise
+from .assess import verdicts_table
 from .exposure import exposure_json, render_exposure
 from .firmware import render_analysis
 from .situation import render_situation
@@ -77,14 +76,6 @@ FIRMWARE_DIR = "firmware"
 ASSESSMENT_DIR = "assessment"
 #: Priorities ("fix first") named in the text output; all are in assessment/assessment.json.
 SHOWN_PRIORITIES = 3
-
-#: The colours of `iotwarden assess` (cli/assess.py), whose full matrix the demo leaves to
-#: assessment/conformity.html: a verdicts table fits the demo's screen.
-_VERDICT_STYLE = {
-    Verdict.PASS: "bold green",
-    Verdict.FAIL: "bold red",
-    Verdict.INCOMPLETE: "yellow",
-}
 
 
 def sample_path(*parts: str) -> Path:
@@ -284,16 +275,7 @@ def _render_assessment(act: SecondAct) -> None:
         f"{len(result.frameworks)} frameworks at once.",
         highlight=False,
     )
-    verdicts = Table(title="Verdicts", title_justify="left")
-    for col in ("framework", "verdict", "binding requirements"):
-        verdicts.add_column(col)
-    for f in result.frameworks:
-        verdicts.add_row(
-            escape(f.title) + ("" if f.verified else " [dim](unverified)[/]"),
-            f"[{_VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]",
-            escape(f.summary),
-        )
-    console.print(verdicts)
+    console.print(verdicts_table(result, titles=True))
     for p in result.priorities[:SHOWN_PRIORITIES]:
         console.print(
             f"Fix first #{p.rank}: [bold]{escape(p.capability)}[/] ({p.result.value}; "
