@@ -31,6 +31,7 @@ from tests.firmware.fuzz.mutations import (
     Mutation,
     mutations,
     sandbox,
+    time_limit,
     words,
     written_outside,
 )
@@ -101,7 +102,8 @@ def _extract(image: bytes) -> tuple[Path | None, list[str], str | None]:
         limits = ExtractionLimits(max_total_bytes=8 << 20, max_files=2000)
         error = None
         try:
-            extract(source, out, budget=Budget(limits, len(image)), problems=problems)
+            with time_limit(10):
+                extract(source, out, budget=Budget(limits, len(image)), problems=problems)
         except (FormatError, LimitExceeded) as e:
             error = str(e)
             assert error, "a documented error must say what is wrong"

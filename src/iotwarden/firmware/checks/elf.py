@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,11 @@ _PF_X = 0x1
 _DF_BIND_NOW = 0x8
 _DF_1_NOW = 0x1
 _DF_1_PIE = 0x08000000
+
+#: Symbols read per file over all its symbol tables. Real binaries have a few thousand (a
+#: large C++ library some 100,000 over .symtab and .dynsym); a crafted file can list one
+#: table thousands of times, and pyelftools takes ~20 us per symbol (minutes, unbounded).
+MAX_SYMBOLS = 100_000
 
 _CANARY_SYMBOLS = frozenset({"__stack_chk_fail", "__stack_chk_guard", "__stack_chk_fail_local"})
 _FORTIFIED = re.compile(r"^__(\w+)_chk$")
@@ -147,6 +153,8 @@ def _symbols(elf: ELFFile, dynamic_segment: Any) -> tuple[set[str], set[str], bo
     defined: set[str] = set()
     has_symtab = False
     seen_dynsym = False
+    budget = MAX_SYMBOLS
+    tables: set[tuple[int, int]] = set()
     if elf.num_sections():
         section: Any
         for section in elf.iter_sections():
@@ -155,18 +163,27 @@ def _symbols(elf: ELFFile, dynamic_segment: Any) -> tuple[set[str], set[str], bo
                 has_symtab = True
             if section_type in ("SHT_SYMTAB", "SHT_DYNSYM"):
                 seen_dynsym = seen_dynsym or section_type == "SHT_DYNSYM"
-                _sort_symbols(section.iter_symbols(), imported, defined)
+                table = (section["sh_offset"], section["sh_size"])
+                if table in tables:
+                    continue  # the same table listed again (crafted): nothing new in it
+                tables.add(table)
+                budget = _sort_symbols(section.iter_symbols(), imported, defined, budget)
     if not seen_dynsym and dynamic_segment is not None:
         # No section headers (sstrip): the dynamic segment still lists the symbols.
         # Optional source: missing or damaged hash tables are common.
         with contextlib.suppress(Exception):
-            _sort_symbols(dynamic_segment.iter_symbols(), imported, defined)
+            _sort_symbols(dynamic_segment.iter_symbols(), imported, defined, budget)
     return imported, defined, has_symtab
 
 
-def _sort_symbols(symbols: Iterable[Any], imported: set[str], defined: set[str]) -> None:
-    for symbol in symbols:
+def _sort_symbols(
+    symbols: Iterable[Any], imported: set[str], defined: set[str], budget: int
+) -> int:
+    """Sorts up to ``budget`` symbols by whether they are defined; returns the budget left."""
+    for symbol in itertools.islice(symbols, max(budget, 0)):
+        budget -= 1
         name = symbol.name
         if not name:
             continue
         (imported if symbol["st_shndx"] == "SHN_UNDEF" else defined).add(name)
+    return budget
