@@ -27,8 +27,11 @@ _SHN_UNDEF = 0
 
 #: Libraries a program may name; past this the dynamic section is not believed.
 MAX_NEEDED = 256
-#: Symbols looked at per table (a large C++ library has ~100,000).
+#: Symbols looked at per file over all its tables (a large C++ library has ~100,000).
 MAX_SYMBOLS = 400_000
+#: Symbol tables looked at per file: real files have two (.symtab, .dynsym); a crafted one
+#: can list thousands, each costing a search of its string table.
+MAX_TABLES = 16
 #: Longest symbol value read (a version string is a few bytes).
 MAX_VALUE = 256
 _MAX_NAME = 512
@@ -164,6 +167,8 @@ def _symbol_tables(
                 continue
             str_offset, str_size = sections[link][4], sections[link][5]
             tables.append((offset, size // entsize, str_offset, str_offset + str_size))
+            if len(tables) >= MAX_TABLES:
+                break
         if tables:
             return tables
     # No section headers (sstrip): the dynamic symbol table, counted by DT_HASH's nchain or,
@@ -195,6 +200,7 @@ def symbol_value(data: bytes, name: str) -> tuple[int, bytes] | None:
     wanted = name.encode("latin-1") + b"\x00"
     entsize = 24 if lay.wide else 16
     fmt = lay.endian + ("IBBHQQ" if lay.wide else "IIIBBH")
+    budget = MAX_SYMBOLS
     try:
         segments = _segments(data, lay)
         for table, count, str_lo, str_hi in _symbol_tables(data, lay, segments):
@@ -205,9 +211,10 @@ def symbol_value(data: bytes, name: str) -> tuple[int, bytes] | None:
             while at >= 0 and len(names) < 64:
                 names.add(at - str_lo)
                 at = data.find(wanted, at + 1, min(str_hi, len(data)))
-            usable = min(count, MAX_SYMBOLS, max(0, (len(data) - table) // entsize))
+            usable = min(count, budget, max(0, (len(data) - table) // entsize))
             if not names or usable <= 0 or table < 0:
                 continue
+            budget -= usable
             for fields in struct.iter_unpack(fmt, data[table : table + usable * entsize]):
                 if lay.wide:
                     st_name, info, _other, shndx, value, size = fields
