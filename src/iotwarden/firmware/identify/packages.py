@@ -102,10 +102,16 @@ def read_in_root(root: Path, image_path: str, limit: int = MAX_DATABASE_BYTES) -
         )
     except OSError:
         return None
+    # fstat before fdopen: fdopen itself raises on a directory (a database path that is, or
+    # links to, a directory).
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        try:
+            return fh.read(limit)
+        except OSError:
             return None
-        return fh.read(limit)
 
 
 def _list_dir(root: Path, image_path: str) -> list[str]:
