@@ -8,13 +8,14 @@ an exception, in bounded time, and what they report must point into the file.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import struct
 import zlib
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 from hypothesis import example, given
@@ -27,24 +28,33 @@ from tests.firmware import binaries, images
 from tests.firmware.fuzz.mutations import FUZZ, mutations, time_limit, words
 
 
+def _certificate(
+    public: ec.EllipticCurvePublicKey, signer: ed25519.Ed25519PrivateKey
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "router.local")])
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=3650))
+        .sign(signer, None)
+    )
+
+
 @functools.cache
 def key_blob() -> bytes:
     """A firmware-like file: an EC private key (PEM), a self-signed certificate (PEM and
     DER), an OpenSSH Ed25519 key, with binary filler between them."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "router.local")])
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    ssh = ed25519.Ed25519PrivateKey.generate().private_bytes(
+    # Fixed keys and Ed25519 signatures (deterministic): the same bytes on every run, so a
+    # derandomized example always damages the same place.
+    key = ec.derive_private_key(0x1D0C0FFEE, ec.SECP256R1())
+    signer = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    certificate = _certificate(key.public_key(), signer)
+    ssh = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(32)).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
@@ -181,3 +191,23 @@ def test_uimage_payload_size_larger_than_the_file() -> None:
     seed[4:8] = zlib.crc32(bytes(seed[:64])).to_bytes(4, "big")
     hits = _check_scan(bytes(seed))
     assert ("linux_kernel", "4.14.221") in {(h.signature, h.version) for h in hits}
+
+
+def test_certificate_with_a_damaged_curve_oid() -> None:
+    """One flipped byte in a certificate's curve OID (P-256 -> an unknown curve): the public
+    key raised UnsupportedAlgorithm out of find_key_material. Found by the property above."""
+    key = ec.derive_private_key(0x1D0C0FFEE, ec.SECP256R1())
+    signer = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    der = _certificate(key.public_key(), signer).public_bytes(serialization.Encoding.DER)
+    p256 = bytes.fromhex("06082a8648ce3d030107")
+    assert der.count(p256) == 1
+    damaged = der.replace(p256, p256[:-1] + b"\x2b")
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n"
+        + base64.encodebytes(damaged)
+        + b"-----END CERTIFICATE-----\n"
+    )
+    for data in (pem, damaged):
+        (found,) = _check_keys(data)
+        assert found.kind is KeyKind.CERTIFICATE and found.subject == "CN=router.local"
+        assert found.algorithm == "unknown" and "not supported" in (found.error or "")

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.x509.oid import NameOID
@@ -264,7 +265,7 @@ def _certificate_material(
 ) -> KeyMaterial:
     try:
         public_facts = _public_facts(certificate.public_key())
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:  # a damaged curve OID
         public_facts = {"algorithm": "unknown", "error": _brief(error)}
     try:
         hash_algorithm = certificate.signature_hash_algorithm
