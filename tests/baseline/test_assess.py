@@ -420,6 +420,20 @@ def test_gaps_rank_mandatory_failures_first_then_severity_and_reach(catalogs: Ca
     assert recommended_nx.result is Result.FAIL
 
 
+def test_a_gaps_reach_is_counted_in_the_assessed_frameworks(catalogs: Catalogs) -> None:
+    """'Fix first' says how many frameworks a capability holds back: of those assessed, so a
+    narrowed assessment never names more frameworks than it shows."""
+    found = firmware(
+        finding("IW-FW-ACCOUNT-DEFAULT-PASSWORD", ("unique-credentials",), severity=Severity.HIGH)
+    )
+    everything = assess(catalogs, firmware=found, today=TODAY)
+    narrowed = assess(catalogs, firmware=found, today=TODAY, frameworks=["uk-psti", "eu-cra"])
+    wide = next(p for p in everything.priorities if p.capability == "unique-credentials")
+    narrow = next(p for p in narrowed.priorities if p.capability == "unique-credentials")
+    assert narrow.frameworks == 2 < wide.frameworks
+    assert narrow.mandatory_requirements < wide.mandatory_requirements
+
+
 def test_psti_deemed_compliance_follows_the_etsi_route(catalogs: Catalogs) -> None:
     # In the real catalogs PSTI 2 and ETSI 5.2-1 map to the same capability; re-map PSTI 2 to
     # a capability without evidence so that only the Schedule 2 route can make it pass.

@@ -1424,7 +1424,8 @@ def assess(
     pairs = [
         (fw, tuple(per_fw[fw.id][r.id] for r in fw.requirements)) for fw in catalogs.frameworks
     ]
-    reach = _reach(pairs)
+    # What fixing a capability would help, counted in the frameworks being assessed.
+    reach = _reach([(fw, results) for fw, results in pairs if fw in chosen])
 
     fw_results = []
     for fw, results in pairs:
