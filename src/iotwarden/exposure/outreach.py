@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, insert, select
 
 from iotwarden.core.identifiers import normalise_name
-from iotwarden.exposure.matcher import exposure
+from iotwarden.exposure.matcher import Exposure, exposure
 from iotwarden.fleet.interface import FleetError
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
@@ -59,9 +59,13 @@ class OutreachItem:
     detected: bool = False  # remediation seen in the inventory, not reported by anyone
 
 
-def _recipients(store: Store, query: str) -> tuple[str, dict[tuple[str, str], tuple[str, int]]]:
-    """(canonical id, {(audience, normalised name): (name, exposed devices)})."""
-    result = exposure(store, query)
+def _recipients(
+    store: Store, query: str, result: Exposure | None = None
+) -> tuple[str, dict[tuple[str, str], tuple[str, int]]]:
+    """(canonical id, {(audience, normalised name): (name, exposed devices)}); ``result`` is
+    the query's exposure when the caller has already computed it."""
+    if result is None:
+        result = exposure(store, query)
     found: dict[tuple[str, str], tuple[str, int]] = {}
     for owner, devices in _owner_counts(store, [b.build_id for b in result.builds]):
         key = ("owner", normalise_name(owner) or owner)
@@ -97,9 +101,10 @@ def _canonical(store: Store, query: str) -> str:
     return _recipients(store, query)[0]
 
 
-def outreach(store: Store, query: str) -> list[OutreachItem]:
-    """Every recipient ever contacted or now exposed, with its current status."""
-    vulnerability, current = _recipients(store, query)
+def outreach(store: Store, query: str, result: Exposure | None = None) -> list[OutreachItem]:
+    """Every recipient ever contacted or now exposed, with its current status (``result``:
+    the query's exposure, when the caller already has it)."""
+    vulnerability, current = _recipients(store, query, result)
     o = t.outreach
     with store.engine.connect() as conn:
         stored = {

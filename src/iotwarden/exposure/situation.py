@@ -6,6 +6,7 @@ snapshot, so the situation can be followed over time."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ def situation(
     out.by_band = dict(sorted(out.by_band.items()))
     out.remediated_owners = sorted(
         item.recipient
-        for item in outreach(store, query)
+        for item in outreach(store, query, result)
         if item.audience == "owner" and item.status is OutreachStatus.REMEDIATED
     )
     key = result.vulnerability_ids[0] if result.vulnerability_ids else result.query
@@ -150,24 +151,7 @@ def _history(store: Store, key: str, snapshot: Snapshot | None) -> list[Snapshot
     s = t.exposure_snapshots
     with store.engine.begin() as conn:
         if snapshot is not None:
-            conn.execute(
-                insert(s).values(
-                    vulnerability=key,
-                    taken_at=snapshot.taken_at,
-                    devices=snapshot.devices,
-                    affected=snapshot.affected,
-                    possibly_affected=snapshot.possibly_affected,
-                    internet_exposed=snapshot.internet_exposed,
-                    critical=snapshot.critical,
-                    builds=snapshot.builds,
-                    vulnerabilities=snapshot.vulnerabilities,
-                    on_kev=snapshot.on_kev,
-                    fix_available=snapshot.fix_available,
-                    owners=snapshot.owners,
-                    remediated_owners=snapshot.remediated_owners,
-                    by_sector=snapshot.by_sector,
-                )
-            )
+            conn.execute(insert(s).values(vulnerability=key, **dataclasses.asdict(snapshot)))
         rows = conn.execute(
             select(s).where(s.c.vulnerability == key).order_by(s.c.taken_at, s.c.id)
         )
@@ -175,24 +159,11 @@ def _history(store: Store, key: str, snapshot: Snapshot | None) -> list[Snapshot
 
 
 def _snapshot(row: Any) -> Snapshot:
-    taken = row.taken_at
-    if taken.tzinfo is None:
-        taken = taken.replace(tzinfo=dt.UTC)
-    return Snapshot(
-        taken_at=taken,
-        devices=row.devices,
-        affected=row.affected,
-        possibly_affected=row.possibly_affected,
-        internet_exposed=row.internet_exposed,
-        critical=row.critical,
-        builds=row.builds,
-        vulnerabilities=row.vulnerabilities,
-        on_kev=row.on_kev,
-        fix_available=row.fix_available,
-        owners=row.owners,
-        remediated_owners=row.remediated_owners,
-        by_sector=dict(row.by_sector or {}),
-    )
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(Snapshot)}
+    if values["taken_at"].tzinfo is None:
+        values["taken_at"] = values["taken_at"].replace(tzinfo=dt.UTC)
+    values["by_sector"] = dict(values["by_sector"] or {})
+    return Snapshot(**values)
 
 
 # --- every vulnerability at once --------------------------------------------------------------
