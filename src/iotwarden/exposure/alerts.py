@@ -182,8 +182,8 @@ class Alert:
 
 def build_alerts(store: Store, query: str, fleet: ResidentFleet | None = None) -> list[Alert]:
     """Alerts for ``query``: the owners first (most urgent first), then the product vendors."""
-    view = vulnerability_view(store, query)
     result = exposure(store, query, fleet)
+    view = result.view if result.view is not None else vulnerability_view(store, query)
     ranked = prioritise(store, result, fleet)
     builds = {(b.product, b.version): b for b in result.builds}
     refs = _product_refs_by_build(result.builds)

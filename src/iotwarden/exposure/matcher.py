@@ -46,7 +46,7 @@ from iotwarden.exposure.index import (
     component_names_for_cpe,
     statement_purl,
 )
-from iotwarden.intel.view import Sourced, vulnerability_view
+from iotwarden.intel.view import Sourced, VulnerabilityView, vulnerability_view
 from iotwarden.store import schema as t
 from iotwarden.store.bulk import CHUNK
 from iotwarden.store.db import Store
@@ -107,6 +107,8 @@ class Exposure:
     kev: list[KevEntry] = field(default_factory=list)
     epss: list[EpssScore] = field(default_factory=list)
     vendor_fixes: int = 0  # remediations of category vendor_fix or upgrade
+    #: The merged view the exposure was computed from (for alerts: titles, remediations).
+    view: VulnerabilityView | None = field(default=None, repr=False, compare=False)
 
     @property
     def fix_available(self) -> bool:
@@ -300,6 +302,7 @@ def exposure(store: Store, query: str, fleet: ResidentFleet | None = None) -> Ex
         kev=[k.value for k in view.kev],
         epss=[e.value for e in view.epss],
         vendor_fixes=fixes,
+        view=view,
     )
 
 
